@@ -1,0 +1,41 @@
+"""The manifest stage as the pipeline runs it: scan, verify, shard, write both tables, then judge."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pipelib import provenance
+from pipelib.datasets.manifest import build_manifest, check_rejects, write_tables
+from pipelib.io.atomic import atomic_path
+
+log = logging.getLogger("pipelib.datasets")
+
+
+def run(name: str, dataset: Mapping[str, Any], options: Mapping[str, Any],
+        manifest_path: str | os.PathLike[str], rejected_path: str | os.PathLike[str],
+        rejected_log: str | os.PathLike[str]) -> None:
+    """Write ``manifest.parquet`` and ``rejected.parquet`` for dataset ``name``.
+
+    The rejects are also written as CSV to ``rejected_log`` (a Snakemake log, which survives a
+    failed job), and only then is the reject fraction judged, so a failing run still says which
+    entries were rejected and why.
+    """
+    root = Path(dataset["root"])
+    manifest, rejected = build_manifest(
+        name, dataset["kind"], root, int(dataset["shards"]),
+        verify=options["verify"], threads=int(options["threads"]),
+    )
+    if "fps" in dataset:
+        manifest["fps"] = float(dataset["fps"])
+    prov = provenance.collect({"dataset": dict(dataset), "manifest": dict(options)}, inputs=[root])
+    write_tables(manifest, rejected, manifest_path, rejected_path, prov)
+    log.info("%s: %d entries in %d shards, %d rejected", name, len(manifest), int(dataset["shards"]),
+             len(rejected))
+    with atomic_path(rejected_log) as tmp:
+        rejected.to_csv(tmp, index=False)
+    check_rejects(len(rejected), len(manifest) + len(rejected), float(options["max_reject_fraction"]),
+                  rejected_log)

@@ -1,0 +1,1 @@
+"""Pose, depth and body-part estimators filling the five SignX feature slots."""

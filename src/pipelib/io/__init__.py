@@ -1,0 +1,1 @@
+"""File formats shared by every stage: atomic writes, the per-video HDF5 shard, parquet tables."""

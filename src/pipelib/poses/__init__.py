@@ -1,0 +1,1 @@
+"""Stage poses: run one estimator slot over the videos of one shard."""

@@ -1,0 +1,150 @@
+"""Helpers shared by the stage files: config sections, dataset paths, shard lists, resources."""
+
+import copy
+import os
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from pipelib.estimators.base import SLOT_ORDER
+from pipelib.estimators.registry import is_derived, uses_gpu
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+
+def sorted_section(value):
+    """Deep copy with every mapping key-sorted, so params compare equal across runs."""
+    if isinstance(value, dict):
+        return {k: sorted_section(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_section(v) for v in value]
+    return copy.deepcopy(value)
+
+
+def section(name):
+    """A top-level config section, key-sorted, for `params:`."""
+    return sorted_section(config.get(name, {}))
+
+
+def dataset_cfg(ds):
+    """The `datasets.<ds>` config entry; unknown names fail with the list of configured ones."""
+    try:
+        return config["datasets"][ds]
+    except KeyError:
+        raise WorkflowError(
+            f"Dataset '{ds}' is not configured: add it under `datasets:` in config/config.yaml "
+            f"(configured: {', '.join(config['datasets'])})."
+        ) from None
+
+
+def synthetic_datasets():
+    return [ds for ds, d in config["datasets"].items() if d["kind"] == "synthetic"]
+
+
+def dataset_root(ds):
+    """Where a dataset's files sit; synthetic corpora are generated under resources/<ds>/synthetic."""
+    d = dataset_cfg(ds)
+    if d["kind"] == "synthetic":
+        return f"resources/{ds}/synthetic"
+    root = os.path.expandvars(os.path.expanduser(d["root"]))
+    if not os.path.exists(root):
+        raise WorkflowError(
+            f"Dataset '{ds}' has no data at {root}: set datasets.{ds}.root in config/config.yaml "
+            f"to the folder that holds the {d['kind']} corpus."
+        )
+    return root
+
+
+def dataset_params(ds):
+    """What of `datasets.<ds>` the manifest depends on (not estimator overrides or synthesis)."""
+    d = dataset_cfg(ds)
+    keys = ("kind", "root", "shards", "fps")
+    return sorted_section({k: d[k] for k in keys if k in d} | {"root": dataset_root(ds)})
+
+
+def synthetic_params(ds):
+    return sorted_section(dataset_cfg(ds).get("synthetic", {}))
+
+
+def shard_ids(ds):
+    """Shard labels of a dataset ('000', '001', ...): the job count follows this, not the videos."""
+    return [f"{i:03d}" for i in range(dataset_cfg(ds)["shards"])]
+
+
+def estimator_cfg(ds, slot):
+    """`estimators.<slot>` with `datasets.<ds>.estimators.<slot>` merged over it, key-sorted."""
+    merged = dict(config["estimators"][slot])
+    merged.update(dataset_cfg(ds).get("estimators", {}).get(slot, {}))
+    return sorted_section(merged)
+
+
+def slot_backend(ds, slot):
+    return estimator_cfg(ds, slot)["backend"]
+
+
+def rule_resources(name):
+    """SLURM/local resources: `resources.default` overlaid by `resources.<name>`."""
+    res = dict(config["resources"]["default"])
+    res.update(config["resources"].get(name, {}))
+    return res
+
+
+def poses_resource_name(wildcards):
+    backend = slot_backend(wildcards.ds, wildcards.slot)
+    if is_derived(backend):
+        return "poses_derive"
+    return "poses_extract_gpu" if uses_gpu(backend) else "poses_extract"
+
+
+def poses_resources():
+    """Extraction resources, chosen per slot among derived, CPU (MediaPipe) and GPU backends."""
+    keys = set()
+    for name in ("poses_extract", "poses_extract_gpu", "poses_derive"):
+        keys |= set(rule_resources(name))
+
+    def pick(key):
+        return lambda wc: rule_resources(poses_resource_name(wc)).get(key, 0)
+
+    return {key: pick(key) for key in sorted(keys)}
+
+
+# ---- paths ---------------------------------------------------------------------------------
+
+def manifest_path(ds):
+    return f"results/{ds}/manifest.parquet"
+
+
+def poses_shard(ds, slot, shard):
+    return f"results/{ds}/poses/{slot}/shard{shard}.h5"
+
+
+def get_manifest_input(wildcards):
+    root = dataset_root(wildcards.ds)
+    return [root] if dataset_cfg(wildcards.ds)["kind"] == "synthetic" else []
+
+
+def get_poses_input(wildcards):
+    inputs = {"manifest": manifest_path(wildcards.ds)}
+    if is_derived(slot_backend(wildcards.ds, wildcards.slot)):
+        inputs["holistic"] = poses_shard(wildcards.ds, "mediapipe", wildcards.shard)
+    return inputs
+
+
+def get_all_slot_shards(wildcards):
+    return [poses_shard(wildcards.ds, s, k) for s in SLOT_ORDER for k in shard_ids(wildcards.ds)]
+
+
+def get_slot_shards_of(wildcards):
+    return {s: poses_shard(wildcards.ds, s, wildcards.shard) for s in SLOT_ORDER}
+
+
+def get_fused_shards(wildcards):
+    return [f"results/{wildcards.ds}/fused/shard{k}.h5" for k in shard_ids(wildcards.ds)]
+
+
+def get_final_output():
+    """The default target: the furthest stage built for `default_dataset`."""
+    ds = config["default_dataset"]
+    dataset_cfg(ds)
+    return [f"results/{ds}/fused/report.csv"]
