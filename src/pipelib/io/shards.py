@@ -134,11 +134,15 @@ def read_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _decode_attr(v: Any) -> Any:
     if isinstance(v, bytes):
         v = v.decode()
-    if isinstance(v, str) and v[:1] in "{[" or v == "null":
-        try:
-            return json.loads(v)
-        except json.JSONDecodeError:
-            return v
+    if isinstance(v, str):
+        if v[:1] in "{[" or v == "null":
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError:
+                return v
+        return v
+    if isinstance(v, np.ndarray):
+        return [_decode_attr(x) for x in v.tolist()]
     if isinstance(v, np.generic):
         return v.item()
     return v
