@@ -15,6 +15,21 @@ from pipelib.io.atomic import atomic_path
 log = logging.getLogger("pipelib.datasets")
 
 
+LABEL_SUFFIXES = (".csv", ".txt", ".pt")
+
+
+def label_files(root: Path, depth: int = 4) -> list[Path]:
+    """Annotation, label and pose files within ``depth`` levels of ``root`` (frames are not listed).
+
+    These are what provenance checksums: hashing every frame of a real corpus would take minutes.
+    """
+    found: list[Path] = []
+    for level in range(1, depth + 1):
+        pattern = "/".join(["*"] * level)
+        found += [p for p in root.glob(pattern) if p.suffix in LABEL_SUFFIXES and p.is_file()]
+    return sorted(found)
+
+
 def run(name: str, dataset: Mapping[str, Any], options: Mapping[str, Any],
         manifest_path: str | os.PathLike[str], rejected_path: str | os.PathLike[str],
         rejected_log: str | os.PathLike[str]) -> None:
@@ -27,11 +42,10 @@ def run(name: str, dataset: Mapping[str, Any], options: Mapping[str, Any],
     root = Path(dataset["root"])
     manifest, rejected = build_manifest(
         name, dataset["kind"], root, int(dataset["shards"]),
-        verify=options["verify"], threads=int(options["threads"]),
+        verify=options["verify"], threads=int(options["threads"]), fps=dataset.get("fps"),
     )
-    if "fps" in dataset:
-        manifest["fps"] = float(dataset["fps"])
-    prov = provenance.collect({"dataset": dict(dataset), "manifest": dict(options)}, inputs=[root])
+    prov = provenance.collect({"dataset": dict(dataset), "manifest": dict(options)},
+                              inputs=label_files(root))
     write_tables(manifest, rejected, manifest_path, rejected_path, prov)
     log.info("%s: %d entries in %d shards, %d rejected", name, len(manifest), int(dataset["shards"]),
              len(rejected))
