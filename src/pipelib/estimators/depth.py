@@ -1,0 +1,162 @@
+"""Relative inverse depth (the PrimeDepth slot) from an exported model -> 24 x 24 normalised grid.
+
+PrimeDepth itself needs Stable Diffusion weights and cannot run offline; any model with the same
+meaning (scale/shift-invariant inverse depth) fills the slot through one contract, in ONNX
+(``depth_onnx``, e.g. a Depth-Anything V2 export) or TorchScript / ``torch.export``
+(``depth_torchscript``, e.g. a wrapped PrimeDepth):
+
+* input ``image`` (1, 3, h, w) float32: RGB / 255 normalised with the ImageNet mean / std, the frame
+  resized (bicubic, no padding) to ``input_size`` (default 518 x 518; sides multiples of
+  ``input_multiple``, default 14, the ViT patch size);
+* output ``depth`` (1, h', w') relative inverse depth (disparity: larger is nearer); TorchScript
+  programs may also return (1, 1, h', w').
+
+Config (``estimators.primedepth``)::
+
+    backend: depth_onnx          # or depth_torchscript
+    weights: /path/depth_anything_v2_vits.onnx
+    device: auto                 # auto | cpu | cuda
+    input_size: [518, 518]       # (h, w)
+    input_multiple: 14           # 1 disables the check
+    threads: null                # ONNX Runtime intra-op threads (depth_onnx only; null = all cores)
+
+Grid: the depth map covers the whole (stretched) frame; it is block-averaged to 24 x 24
+(:func:`pipelib.estimators.grids.mean_grid`) and then min-max normalised per frame,
+``(g - min g) / (max g - min g)``, so 1 is the nearest cell and 0 the farthest. This removes the
+unknown scale and shift of relative depth. A frame is invalid (features all 0) when the map has
+non-finite values or no contrast (``max - min <= 1e-6 * max(|min|, |max|)``).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from pipelib.estimators.base import FrameEstimator, FrameOutput, require_weights
+from pipelib.estimators.grids import mean_grid
+from pipelib.estimators.torch_program import (
+    DEVICES,
+    config_size,
+    first_tensor,
+    load_program,
+    resolve_device,
+)
+
+DEFAULT_INPUT_SIZE: tuple[int, int] = (518, 518)  # (h, w)
+DEFAULT_MULTIPLE: int = 14
+MEAN_RGB: tuple[float, float, float] = (0.485, 0.456, 0.406)
+STD_RGB: tuple[float, float, float] = (0.229, 0.224, 0.225)
+INPUT_NAME, OUTPUT_NAME = "image", "depth"
+_WHAT = "a relative inverse-depth model: input 'image' (B, 3, H, W), output 'depth' (B, H, W)"
+
+
+def preprocess(frame_bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W, 3) uint8 BGR -> (1, 3, h, w) float32: RGB / 255 with ImageNet mean / std."""
+    h, w = size
+    rgb = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_CUBIC)[..., ::-1]
+    x = (rgb.astype(np.float32) / 255.0 - np.float32(MEAN_RGB)) / np.float32(STD_RGB)  # (h, w, 3)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def depth_to_features(depth: np.ndarray) -> FrameOutput:
+    """(h', w') relative inverse depth -> per-frame min-max normalised 24 x 24 grid (576,) in [0, 1]."""
+    depth = np.asarray(depth, dtype=np.float64)
+    zeros = np.zeros(576, np.float32)
+    if not np.all(np.isfinite(depth)):
+        return FrameOutput(features=zeros, valid=False)
+    grid = mean_grid(depth).astype(np.float64)                   # (24, 24)
+    lo, hi = float(grid.min()), float(grid.max())
+    if hi - lo <= 1e-6 * max(abs(lo), abs(hi)):
+        return FrameOutput(features=zeros, valid=False)
+    norm = (grid - lo) / (hi - lo)
+    return FrameOutput(features=norm.reshape(-1).astype(np.float32), valid=True)
+
+
+def _depth_map(out: np.ndarray, source: Any) -> np.ndarray:
+    """(1, h', w') or (1, 1, h', w') -> (h', w'); errors name ``source``."""
+    if out.ndim == 4 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.ndim != 3 or out.shape[0] != 1:
+        raise ValueError(f"{source} returned depth of shape {tuple(out.shape)}; expected (1, H, W)")
+    return out[0]
+
+
+class _DepthBackend(FrameEstimator):
+    """Shared preprocessing and grid reduction; subclasses run the model in :meth:`_infer`."""
+
+    slot = "primedepth"
+    _format = ""
+
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
+        super().__init__(cfg)
+        self.path = require_weights(
+            self.cfg, "weights", "estimators.primedepth.weights",
+            f"{_WHAT} (e.g. Depth-Anything V2 exported to {self._format}); see docs/depth_sapiens_smplerx.md",
+        )
+        multiple = int(self.cfg.get("input_multiple", DEFAULT_MULTIPLE))
+        self.size = config_size(self.cfg, "input_size", "estimators.primedepth.input_size",
+                                DEFAULT_INPUT_SIZE, multiple=max(multiple, 1))
+
+    @abstractmethod
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        """Run the model on (1, 3, h, w) float32 -> its depth output as float32."""
+
+    def process(self, frame_bgr: np.ndarray) -> FrameOutput:
+        x = preprocess(frame_bgr, self.size)                      # (1, 3, h, w)
+        return depth_to_features(_depth_map(self._infer(x), self.path))
+
+
+class DepthOnnx(_DepthBackend):
+    """Relative depth from an ONNX file (``image`` -> ``depth``) run by ONNX Runtime."""
+
+    backend = "depth_onnx"
+    _format = "ONNX"
+
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
+        super().__init__(cfg)
+        from pipelib.estimators.onnx_runtime import TensorSpec, open_session
+
+        device = str(self.cfg.get("device") or "auto").lower()
+        if device not in DEVICES:
+            raise ValueError(
+                f"config key estimators.primedepth.device = {device!r}; choose one of {', '.join(DEVICES)}"
+            )
+        self.session = open_session(
+            self.path,
+            inputs=[TensorSpec(INPUT_NAME, 4, (None, 3, None, None))],
+            outputs=[TensorSpec(OUTPUT_NAME, 3)],
+            what=_WHAT, config_key="estimators.primedepth.weights", device=device,
+            threads=self.cfg.get("threads"),
+        )
+        self.register_weights("depth", self.path)
+
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        (depth,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: x})
+        return np.asarray(depth, dtype=np.float32)
+
+    def close(self) -> None:
+        self.session = None
+
+
+class DepthTorchScript(_DepthBackend):
+    """Relative depth from a TorchScript or ``torch.export`` program (``image`` -> ``depth``)."""
+
+    backend = "depth_torchscript"
+    _format = "TorchScript or torch.export .pt2"
+
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
+        super().__init__(cfg)
+        device = resolve_device(self.cfg.get("device"), "estimators.primedepth.device")
+        self.program = load_program(self.path, device)
+        self.register_weights("depth", self.path)
+
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        return first_tensor(self.program(torch.from_numpy(x)), OUTPUT_NAME).numpy()
+
+    def close(self) -> None:
+        self.program = None

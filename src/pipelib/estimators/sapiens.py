@@ -1,0 +1,91 @@
+"""Sapiens body-part segmentation (facebookresearch/sapiens ``lite``) -> 24 x 24 grid of part ids.
+
+Config (``estimators.sapiens``)::
+
+    backend: sapiens_torchscript
+    weights: /path/sapiens_1b_goliath_best_goliath_mIoU_7994_epoch_151_torchscript.pt2
+    device: auto             # auto | cpu | cuda
+    input_size: [1024, 768]  # (h, w) the program was exported for
+
+Per frame: the BGR frame is resized to ``input_size`` (bilinear, no padding, as the lite demo does),
+turned to RGB, normalised with mean (123.5, 116.5, 103.5) / std (58.5, 57.0, 57.5) on 0-255 values,
+and run; the logits (1, 28, h', w') (512 x 384 for the official programs) are argmaxed over classes.
+The label map covers the whole (stretched) frame; :func:`pipelib.estimators.grids.mode_grid` reduces
+it to 24 x 24 by taking the most frequent class in each block (ties to the lower id). Features are
+those ids as float32 (576,), row-major; the frame is valid when any pixel is not Background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from pipelib.estimators.base import FrameEstimator, FrameOutput, require_weights
+from pipelib.estimators.grids import mode_grid
+from pipelib.estimators.torch_program import config_size, first_tensor, load_program, resolve_device
+
+#: Sapiens body-part classes in the order of the model's logit channels (id = index).
+SAPIENS_CLASSES: tuple[str, ...] = (
+    "Background", "Apparel", "Face_Neck", "Hair", "Left_Foot", "Left_Hand", "Left_Lower_Arm",
+    "Left_Lower_Leg", "Left_Shoe", "Left_Sock", "Left_Upper_Arm", "Left_Upper_Leg", "Lower_Clothing",
+    "Right_Foot", "Right_Hand", "Right_Lower_Arm", "Right_Lower_Leg", "Right_Shoe", "Right_Sock",
+    "Right_Upper_Arm", "Right_Upper_Leg", "Torso", "Upper_Clothing", "Lower_Lip", "Upper_Lip",
+    "Lower_Teeth", "Upper_Teeth", "Tongue",
+)
+N_CLASSES: int = len(SAPIENS_CLASSES)  # 28
+BACKGROUND: int = 0
+
+DEFAULT_INPUT_SIZE: tuple[int, int] = (1024, 768)  # (h, w)
+MEAN_RGB: tuple[float, float, float] = (123.5, 116.5, 103.5)
+STD_RGB: tuple[float, float, float] = (58.5, 57.0, 57.5)
+
+
+def preprocess(frame_bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W, 3) uint8 BGR -> (1, 3, h, w) float32 RGB normalised with the Sapiens mean/std."""
+    h, w = size
+    rgb = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_LINEAR)[..., ::-1]
+    x = (rgb.astype(np.float32) - np.float32(MEAN_RGB)) / np.float32(STD_RGB)  # (h, w, 3)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def labels_to_features(labels: np.ndarray) -> FrameOutput:
+    """(h', w') class-id map -> 24 x 24 mode grid as features (576,) and validity."""
+    grid = mode_grid(labels, N_CLASSES)  # (24, 24) float32
+    return FrameOutput(features=grid.reshape(-1), valid=bool(np.any(labels != BACKGROUND)))
+
+
+class SapiensTorchScript(FrameEstimator):
+    """Sapiens segmentation from a TorchScript or ``torch.export`` .pt2 file -> (576,) class ids."""
+
+    slot = "sapiens"
+    backend = "sapiens_torchscript"
+
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
+        super().__init__(cfg)
+        path = require_weights(
+            self.cfg, "weights", "estimators.sapiens.weights",
+            "a Sapiens body-part segmentation program (28 classes) from facebookresearch/sapiens lite: "
+            "a *_torchscript.pt2 or a torch.export .pt2",
+        )
+        self.size = config_size(self.cfg, "input_size", "estimators.sapiens.input_size", DEFAULT_INPUT_SIZE)
+        device = resolve_device(self.cfg.get("device"), "estimators.sapiens.device")
+        self.program = load_program(path, device)
+        self.register_weights("sapiens", path)
+
+    def process(self, frame_bgr: np.ndarray) -> FrameOutput:
+        x = torch.from_numpy(preprocess(frame_bgr, self.size))   # (1, 3, h, w)
+        logits = first_tensor(self.program(x))                    # (1, 28, h', w')
+        if logits.ndim != 4 or logits.shape[1] != N_CLASSES:
+            raise ValueError(
+                f"{self.program.path} returned logits of shape {tuple(logits.shape)}; expected "
+                f"(1, {N_CLASSES}, h, w) body-part logits"
+            )
+        labels = logits[0].argmax(dim=0).numpy()                  # (h', w') int64
+        return labels_to_features(labels)
+
+    def close(self) -> None:
+        self.program = None

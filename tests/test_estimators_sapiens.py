@@ -1,0 +1,118 @@
+"""Sapiens backend: real TorchScript / torch.export loading, preprocessing, argmax and 24x24 grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pipelib.estimators import registry
+from pipelib.estimators.base import MissingWeightsError
+from pipelib.estimators.sapiens import N_CLASSES, SAPIENS_CLASSES, SapiensTorchScript, preprocess
+from pipelib.estimators.torch_program import ProgramLoadError, ProgramRunError
+
+# the tests build TorchScript files on purpose; recent torch releases warn that it is deprecated
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+
+
+class ColourParts(torch.nn.Module):
+    """Logits (B, 28, H/2, W/2): class 5 where normalised R is high, 14 where B is high, else 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, N_CLASSES, 1)
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            self.conv.bias.fill_(-10.0)
+            self.conv.bias[[0, 5, 14]] = 0.0
+            self.conv.weight[5, 0] = 1.0   # channel 0 is R when the backend converts BGR -> RGB
+            self.conv.weight[14, 2] = 1.0
+        self.pool = torch.nn.AvgPool2d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.conv(x))
+
+
+def _torchscript(path, size):
+    torch.jit.save(torch.jit.trace(ColourParts().eval(), torch.zeros(1, 3, *size)), str(path))
+    return path
+
+
+def _exported(path, size):
+    program = torch.export.export(ColourParts().eval(), (torch.zeros(1, 3, *size),))
+    torch.export.save(program, str(path))
+    return path
+
+
+def _red_blue_frame(h: int, w: int) -> np.ndarray:
+    frame = np.zeros((h, w, 3), np.uint8)
+    frame[:, : w // 2] = (0, 0, 255)   # BGR red, left half
+    frame[:, w // 2:] = (255, 0, 0)    # BGR blue, right half
+    return frame
+
+
+def test_class_names_match_the_model_channels():
+    assert len(SAPIENS_CLASSES) == 28
+    assert SAPIENS_CLASSES[0] == "Background" and SAPIENS_CLASSES[5] == "Left_Hand"
+    assert SAPIENS_CLASSES[14] == "Right_Hand" and SAPIENS_CLASSES[-1] == "Tongue"
+
+
+def test_preprocess_swaps_to_rgb_and_normalises():
+    frame = np.zeros((4, 6, 3), np.uint8)
+    frame[..., 2] = 255                                      # red in BGR
+    x = preprocess(frame, (8, 12))
+    assert x.shape == (1, 3, 8, 12) and x.dtype == np.float32
+    np.testing.assert_allclose(x[0, :, 0, 0], [(255 - 123.5) / 58.5, -116.5 / 57.0, -103.5 / 57.5],
+                               rtol=1e-6)
+
+
+def test_torchscript_at_official_size_gives_left_right_grid(tmp_path):
+    path = _torchscript(tmp_path / "seg_torchscript.pt2", (1024, 768))
+    est = registry.build("sapiens", {"backend": "sapiens_torchscript", "weights": str(path),
+                                     "device": "cpu"})
+    assert isinstance(est, SapiensTorchScript) and est.program.kind == "torchscript"
+    out = est.process(_red_blue_frame(256, 192))
+    grid = out.features.reshape(24, 24)
+    assert out.features.shape == (576,) and out.features.dtype == np.float32 and out.valid
+    assert np.all(grid[:, :12] == 5) and np.all(grid[:, 12:] == 14)
+    prov = est.provenance()
+    assert prov["weights"]["sapiens"]["path"] == str(path)
+    assert len(prov["weights"]["sapiens"]["sha256"]) == 64
+
+
+def test_exported_program_with_configured_size(tmp_path):
+    path = _exported(tmp_path / "seg.pt2", (96, 72))
+    est = SapiensTorchScript({"weights": str(path), "device": "auto", "input_size": [96, 72]})
+    assert est.program.kind == "export"
+    grid = est.process(_red_blue_frame(192, 144)).features.reshape(24, 24)
+    assert np.all(grid[:, :12] == 5) and np.all(grid[:, 12:] == 14)
+
+    frame = np.full((192, 144, 3), 100, np.uint8)       # grey: both colour logits negative
+    frame[:96, :72] = (0, 0, 255)                        # top-left quarter red
+    out = est.process(frame)
+    grid = out.features.reshape(24, 24)
+    assert out.valid and np.all(grid[:12, :12] == 5)
+    assert np.all(grid[12:] == 0) and np.all(grid[:, 12:] == 0)
+
+    empty = est.process(np.full((50, 40, 3), 100, np.uint8))
+    assert not empty.valid and np.all(empty.features == 0)
+
+
+def test_wrong_input_size_names_the_file(tmp_path):
+    path = _exported(tmp_path / "seg.pt2", (96, 72))
+    est = SapiensTorchScript({"weights": str(path), "device": "cpu", "input_size": [48, 48]})
+    with pytest.raises(ProgramRunError, match="seg.pt2"):
+        est.process(_red_blue_frame(96, 72))
+
+
+def test_missing_or_bad_weights(tmp_path):
+    with pytest.raises(MissingWeightsError, match="estimators.sapiens.weights"):
+        SapiensTorchScript({"device": "cpu"})
+    with pytest.raises(MissingWeightsError, match="estimators.sapiens.weights"):
+        SapiensTorchScript({"weights": str(tmp_path / "absent.pt2")})
+    junk = tmp_path / "junk.pt2"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ProgramLoadError, match="junk.pt2"):
+        SapiensTorchScript({"weights": str(junk), "device": "cpu"})
+    with pytest.raises(ValueError, match="estimators.sapiens.device"):
+        SapiensTorchScript({"weights": str(junk), "device": "tpu"})
