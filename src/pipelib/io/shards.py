@@ -170,7 +170,7 @@ def iter_videos(path: str | os.PathLike[str],
 
 
 def _read_group(g: h5py.Group, video_id: str, extras: bool | tuple[str, ...]) -> VideoArrays:
-    names = [k for k in g.keys() if k not in ("features", "mask")]
+    names = [k for k in g if k not in ("features", "mask")]
     if extras is False:
         names = []
     elif extras is not True:
@@ -191,4 +191,4 @@ def read_failures(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
             return []
         ids = [s.decode() if isinstance(s, bytes) else s for s in h5["failures/video_id"][()]]
         rs = [s.decode() if isinstance(s, bytes) else s for s in h5["failures/reason"][()]]
-    return list(zip(ids, rs))
+    return list(zip(ids, rs, strict=True))
