@@ -1,0 +1,19 @@
+"""Embedded synthetic sign language (weather forecasts) rendered in the PHOENIX-2014-T layout.
+
+- :mod:`config`: :class:`SynthConfig`, the ``synthetic`` config section.
+- :mod:`articulators`: the articulator parameter vector (hands, fingers, mouth, brows).
+- :mod:`lexicon`: the gloss inventory, each sign as keyframes of that vector.
+- :mod:`grammar`: sentences (gloss sequence + German-like translation).
+- :mod:`motion`: timelines with holds, co-articulated transitions and speed variation.
+- :mod:`appearance`, :mod:`figure`, :mod:`render`: signer looks, 2D geometry, OpenCV drawing.
+- :mod:`sentence`: one sentence in memory; :mod:`corpus`: the on-disk corpus; :mod:`stage`: the
+  pipeline entry point.
+"""
+
+from pipelib.synth.config import SynthConfig
+from pipelib.synth.corpus import generate
+from pipelib.synth.figure import KEYPOINT_NAMES
+from pipelib.synth.lexicon import LEXICON
+from pipelib.synth.sentence import render_sentence
+
+__all__ = ["KEYPOINT_NAMES", "LEXICON", "SynthConfig", "generate", "render_sentence"]

@@ -1,0 +1,140 @@
+"""Sentence generation: a gloss sequence and its German-like translation from a small grammar.
+
+The glosses follow a topic-comment order (time, place, then the event), while the German
+translation puts the verb second, so word order differs between the two. Each gloss maps to one
+or more words sharing the gloss's stem (see :data:`pipelib.synth.lexicon.LEXICON`); articles,
+auxiliaries and prepositions ("es", "gibt", "wird", "bei", "und", ...) have no gloss.
+Translations are lower-case, space-tokenised and end in " ." like PHOENIX-2014-T.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+Phrase = tuple[tuple[str, ...], str]  # (glosses, words)
+
+TIMES: tuple[Phrase, ...] = (
+    (("HEUTE",), "heute"), (("MORGEN",), "morgen"), (("ABEND",), "am abend"),
+    (("NACHT",), "in der nacht"), (("HEUTE", "ABEND"), "heute abend"),
+    (("HEUTE", "NACHT"), "heute nacht"), (("MORGEN", "ABEND"), "morgen abend"),
+    (("TAG",), "am tag"), (("WOCHENENDE",), "am wochenende"),
+)
+REGIONS: dict[str, str] = {
+    "NORD": "im norden", "SUED": "im süden", "WEST": "im westen", "OST": "im osten",
+    "KUESTE": "an der küste", "BERG": "in den bergen",
+}
+WEATHER_VERB: dict[str, str] = {
+    "REGEN": "regnet es", "SCHNEE": "schneit es", "SONNE": "scheint die sonne",
+    "WOLKE": "ist es wolkig", "NEBEL": "gibt es nebel", "GEWITTER": "gibt es gewitter",
+    "SCHAUER": "gibt es schauer", "FROST": "gibt es frost", "WIND": "weht der wind",
+}
+WEATHER_NOUN: dict[str, tuple[str, bool]] = {  # noun phrase, plural
+    "REGEN": ("regen", False), "SCHNEE": ("schnee", False), "NEBEL": ("nebel", False),
+    "WOLKE": ("wolken", True), "GEWITTER": ("gewitter", True), "SCHAUER": ("schauer", True),
+    "FROST": ("frost", False), "WIND": ("wind", False),
+}
+INTENSITY_ADV = {"STARK": "stark", "SCHWACH": "schwach"}
+INTENSITY_ADJ = {"STARK": "starker", "SCHWACH": "schwacher"}
+NUMBERS_COLD: tuple[Phrase, ...] = (
+    (("NULL",), "null"), (("FUENF",), "fünf"), (("MINUS", "FUENF"), "minus fünf"),
+    (("MINUS", "ZEHN"), "minus zehn"),
+)
+NUMBERS_WARM: tuple[Phrase, ...] = (
+    (("ZEHN",), "zehn"), (("FUENFZEHN",), "fünfzehn"), (("ZWANZIG",), "zwanzig"),
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: upper-case glosses and a lower-case tokenised German translation."""
+
+    glosses: tuple[str, ...]
+    translation: str
+
+    @property
+    def orth(self) -> str:
+        return " ".join(self.glosses)
+
+
+def _pick(rng: np.random.Generator, items):
+    return items[int(rng.integers(len(items)))]
+
+
+def _time_region(rng: np.random.Generator) -> tuple[Phrase, str]:
+    return _pick(rng, TIMES), _pick(rng, sorted(REGIONS))
+
+
+def _weather(rng: np.random.Generator) -> Sentence:
+    (tg, tw), r = _time_region(rng)
+    w = _pick(rng, sorted(WEATHER_VERB))
+    return Sentence((*tg, r, w), f"{tw} {WEATHER_VERB[w]} {REGIONS[r]} .")
+
+
+def _weather_intensity(rng: np.random.Generator) -> Sentence:
+    (tg, tw), r = _time_region(rng)
+    w = _pick(rng, ["REGEN", "SCHNEE", "WIND"])
+    i = _pick(rng, sorted(INTENSITY_ADV))
+    return Sentence((*tg, r, w, i), f"{tw} {WEATHER_VERB[w]} {INTENSITY_ADV[i]} {REGIONS[r]} .")
+
+
+def _temperature(rng: np.random.Generator) -> Sentence:
+    (tg, tw), r = _time_region(rng)
+    temp = _pick(rng, ["KALT", "WARM"])
+    ng, nw = _pick(rng, NUMBERS_COLD if temp == "KALT" else NUMBERS_WARM)
+    return Sentence((*tg, r, temp, *ng, "GRAD"),
+                    f"{REGIONS[r]} wird es {tw} {temp.lower()} bei {nw} grad .")
+
+
+def _wind(rng: np.random.Generator) -> Sentence:
+    (tg, tw), r = _time_region(rng)
+    i = _pick(rng, sorted(INTENSITY_ADJ))
+    return Sentence((*tg, "WIND", r, i), f"{tw} weht {REGIONS[r]} ein {INTENSITY_ADJ[i]} wind .")
+
+
+def _arrival(rng: np.random.Generator) -> Sentence:
+    (tg, tw), r = _time_region(rng)
+    w = _pick(rng, sorted(WEATHER_NOUN))
+    noun, plural = WEATHER_NOUN[w]
+    verb = "kommen" if plural else "kommt"
+    return Sentence((*tg, r, w, "KOMMEN"), f"{tw} {verb} {REGIONS[r]} {noun} auf .")
+
+
+def _dry(rng: np.random.Generator) -> Sentence:
+    (tg, tw), r = _time_region(rng)
+    return Sentence((*tg, r, "TROCKEN", "BLEIBEN"), f"{tw} bleibt es {REGIONS[r]} trocken .")
+
+
+def _friendly(rng: np.random.Generator) -> Sentence:
+    (tg, tw), r = _time_region(rng)
+    if rng.random() < 0.5:
+        return Sentence((*tg, r, "FREUNDLICH"), f"{REGIONS[r]} wird es {tw} freundlich .")
+    return Sentence((*tg, r, "FREUNDLICH", "SONNE"), f"{tw} wird es {REGIONS[r]} freundlich und sonnig .")
+
+
+def _two_phenomena(rng: np.random.Generator) -> Sentence:
+    (tg, tw), r = _time_region(rng)
+    nouns = sorted(WEATHER_NOUN)
+    a, b = (nouns[i] for i in rng.choice(len(nouns), size=2, replace=False))
+    return Sentence((*tg, r, a, b),
+                    f"{tw} gibt es {REGIONS[r]} {WEATHER_NOUN[a][0]} und {WEATHER_NOUN[b][0]} .")
+
+
+TEMPLATES: tuple[Callable[[np.random.Generator], Sentence], ...] = (
+    _weather, _weather_intensity, _temperature, _wind, _arrival, _dry, _friendly, _two_phenomena,
+)
+
+
+def sample_sentence(rng: np.random.Generator, min_glosses: int = 3, max_glosses: int = 6,
+                    max_tries: int = 1000) -> Sentence:
+    """Draw one sentence whose gloss count lies in [min_glosses, max_glosses]."""
+    for _ in range(max_tries):
+        s = _pick(rng, TEMPLATES)(rng)
+        if min_glosses <= len(s.glosses) <= max_glosses:
+            return s
+    raise ValueError(
+        f"synthetic config: no sentence of {min_glosses}..{max_glosses} glosses found; the grammar "
+        "makes sentences of 3 to 7 glosses (set min_glosses/max_glosses within that range)"
+    )
