@@ -12,7 +12,8 @@ def _video(vid, t=5, d=3, seed=0):
     mask = np.ones(t, bool)
     mask[1] = False
     return shards.VideoArrays(vid, rng.normal(size=(t, d)), mask,
-                              extras={"aux": rng.normal(size=(t, 2, 2))}, attrs={"image_size": [210, 260]})
+                              extras={"aux": rng.normal(size=(t, 2, 2))},
+                              attrs={"image_size": [210, 260], "text": "[] {x}"})
 
 
 def test_round_trip_features_mask_extras_attrs_failures(tmp_path):
@@ -28,6 +29,7 @@ def test_round_trip_features_mask_extras_attrs_failures(tmp_path):
     np.testing.assert_array_equal(v.mask, ref.mask)
     np.testing.assert_array_equal(v.extras["aux"], ref.extras["aux"])
     assert v.attrs["image_size"] == [210, 260]
+    assert v.attrs["text"] == "[] {x}"  # a string that looks like JSON stays a string
     assert shards.read_failures(path) == [("v3", "cannot decode")]
     assert shards.read_attrs(path) == {"slot": "x", "provenance": {"a": 1}}
     assert [x.video_id for x in shards.iter_videos(path, extras=False)] == ["v1", "v2"]

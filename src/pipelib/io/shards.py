@@ -27,6 +27,7 @@ import numpy as np
 from pipelib.io.atomic import atomic_path
 
 _STR = h5py.string_dtype("utf-8")
+_JSON_PREFIX = "json:"  # marks attributes holding JSON-encoded containers; other strings stay strings
 
 
 @dataclass
@@ -121,7 +122,7 @@ class ShardWriter:
 def encode_attr(v: Any) -> Any:
     """An HDF5-storable attribute value: containers and None become JSON strings."""
     if isinstance(v, (dict, list, tuple)) or v is None:
-        return json.dumps(v, sort_keys=True, default=str)
+        return _JSON_PREFIX + json.dumps(v, sort_keys=True, default=str)
     return v
 
 
@@ -135,12 +136,7 @@ def _decode_attr(v: Any) -> Any:
     if isinstance(v, bytes):
         v = v.decode()
     if isinstance(v, str):
-        if v[:1] in "{[" or v == "null":
-            try:
-                return json.loads(v)
-            except json.JSONDecodeError:
-                return v
-        return v
+        return json.loads(v[len(_JSON_PREFIX):]) if v.startswith(_JSON_PREFIX) else v
     if isinstance(v, np.ndarray):
         return [_decode_attr(x) for x in v.tolist()]
     if isinstance(v, np.generic):
