@@ -1,0 +1,47 @@
+"""The ``skeletons:`` config section as one checked dataclass (keys and meaning: see the package doc)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+SCALES: tuple[str, ...] = ("shoulder_width", "none")
+
+
+@dataclass(frozen=True)
+class SkeletonConfig:
+    """max_gap: longest hand/face gap (frames) filled by interpolation; scale: ``shoulder_width`` or
+    ``none``; depth: keep z (False sets z = 0)."""
+
+    max_gap: int = 5
+    scale: str = "shoulder_width"
+    depth: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_gap, bool) or not isinstance(self.max_gap, int) or self.max_gap < 0:
+            raise ValueError(f"config key skeletons.max_gap = {self.max_gap!r}: use an integer >= 0 (frames)")
+        if self.scale not in SCALES:
+            raise ValueError(f"config key skeletons.scale = {self.scale!r}: use one of {', '.join(SCALES)}")
+        if not isinstance(self.depth, bool):
+            raise ValueError(f"config key skeletons.depth = {self.depth!r}: use true or false")
+
+    @classmethod
+    def coerce(cls, cfg: SkeletonConfig | Mapping[str, Any] | None) -> SkeletonConfig:
+        """A config from the ``skeletons`` mapping (missing keys take the defaults), or as given."""
+        if cfg is None:
+            return cls()
+        if isinstance(cfg, SkeletonConfig):
+            return cfg
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(cfg) - known)
+        if unknown:
+            raise ValueError(
+                f"config section skeletons has unknown key(s) {', '.join(unknown)}; "
+                f"the keys are {', '.join(sorted(known))}"
+            )
+        return cls(**dict(cfg))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The section as a plain dict (for provenance)."""
+        return asdict(self)

@@ -1,0 +1,136 @@
+"""``write_skeletons``: every manifest sequence of a dataset as a 178-keypoint skeleton in one HDF5.
+
+Videos (media ``frames``/``video``) are built from the MediaPipe Holistic shards with
+:func:`~pipelib.skeletons.build.build_skeleton`. SLRTP challenge poses (media ``poses``) are already
+normalised by the challenge and pass through unchanged (z set to 0 when ``depth`` is false); only
+non-finite joints are masked. A sequence that cannot be built goes to the file's failure table with
+its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelib.datasets import slrtp
+from pipelib.datasets.errors import DatasetError
+from pipelib.io import shards
+from pipelib.skeletons.build import build_skeleton
+from pipelib.skeletons.config import SkeletonConfig
+from pipelib.skeletons.layout import BODY, N_JOINTS, N_VALUES
+
+log = logging.getLogger("pipelib.skeletons")
+
+LAYOUT = "slrtp178"
+HOLISTIC_EXTRAS = ("pose", "face", "left_hand", "right_hand", "part_mask")
+Path_ = str | os.PathLike[str]
+
+
+def holistic_index(paths: Iterable[Path_]) -> tuple[dict[str, str], dict[str, str]]:
+    """``({video id: shard path}, {failed video id: reason})`` over the MediaPipe shards."""
+    where: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for p in map(str, paths):
+        for vid in shards.video_ids(p):
+            if vid in where:
+                raise ValueError(f"video {vid} is in two MediaPipe shards, {where[vid]} and {p}; "
+                                 f"pass the shards of one dataset once each")
+            where[vid] = p
+        failed.update(shards.read_failures(p))
+    return where, failed
+
+
+class _SplitCache:
+    """The entries of the last SLRTP .pt file read (a manifest lists one split file after another)."""
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.data: dict[str, Any] = {}
+
+    def entry(self, path: str, video_id: str) -> dict[str, Any]:
+        if path != self.path:
+            self.data = {str(k): v for k, v in slrtp.load_split(Path(path)).items()}
+            self.path = path
+        if video_id not in self.data:
+            raise ValueError(f"{path} has no entry {video_id!r}; rebuild the manifest")
+        return self.data[video_id]
+
+
+def slrtp_skeleton(entry: Mapping[str, Any], cfg: SkeletonConfig, video_id: str = "?",
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``(poses (F, 178, 3) float32, joint_mask (F, 178) bool)`` of one SLRTP entry, as given."""
+    poses = np.array(slrtp.poses_array(entry["poses_3d"]), dtype=np.float32)   # (F, 178, 3)
+    if poses.ndim != 3 or poses.shape[1:] != (N_JOINTS, 3):
+        raise ValueError(f"video {video_id}: poses_3d has shape {poses.shape}, expected (F, {N_JOINTS}, 3)")
+    if not cfg.depth:
+        poses[..., 2] = 0.0
+    joint_mask = np.isfinite(poses).all(axis=2)                                # (F, 178)
+    poses[~joint_mask] = 0.0
+    return poses, joint_mask
+
+
+def _video(video_id: str, poses: np.ndarray, joint_mask: np.ndarray, attrs: dict[str, Any],
+           ) -> shards.VideoArrays:
+    t = poses.shape[0]
+    return shards.VideoArrays(
+        video_id=video_id,
+        features=poses.reshape(t, N_VALUES),                                   # (T, 534)
+        mask=joint_mask[:, BODY].all(axis=1),                                  # (T,) frame has a body
+        extras={"joint_mask": joint_mask},                                     # (T, 178)
+        attrs=attrs,
+    )
+
+
+def write_skeletons(
+    holistic_shards: Iterable[Path_], manifest: pd.DataFrame, out_path: Path_,
+    cfg: SkeletonConfig | Mapping[str, Any] | None, provenance: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Write the skeleton of every ``manifest`` row into ``out_path`` (layout of :mod:`pipelib.io.shards`).
+
+    Per video: features (T, 534) float32 = poses (T, 178, 3) flattened, mask (T,) = frame has a body,
+    extra ``joint_mask`` (T, 178), attrs split, text, gloss, signer, fps, name, source. File attrs:
+    skeleton ("slrtp178"), config (the ``skeletons`` section), provenance. ``holistic_shards`` may be
+    empty for a dataset of SLRTP poses. Returns a summary: videos, written, failed, frames,
+    joint_coverage (fraction of unmasked joints over all frames).
+    """
+    cfg = SkeletonConfig.coerce(cfg)
+    where, upstream = holistic_index(holistic_shards)
+    cache = _SplitCache()
+    attrs = {"skeleton": LAYOUT, "joints": N_JOINTS, "config": cfg.as_dict(), "provenance": dict(provenance)}
+    n_frames = n_joints_ok = 0
+    with shards.ShardWriter(out_path, attrs=attrs) as writer:
+        for row in manifest.itertuples(index=False):
+            vid = str(row.id)
+            meta = {"split": str(row.split), "text": str(row.text), "gloss": str(row.gloss),
+                    "signer": str(row.signer), "fps": float(row.fps), "name": vid}
+            try:
+                if row.media == "poses":
+                    entry = cache.entry(str(row.source), vid)
+                    poses, joint_mask = slrtp_skeleton(entry, cfg, vid)
+                    meta.update(name=str(entry.get("name", vid)), source="slrtp_poses")
+                else:
+                    if vid not in where:
+                        why = upstream.get(vid, "it is in none of the MediaPipe shards given")
+                        raise ValueError(f"no MediaPipe result: {why}")
+                    hol = shards.read_video(where[vid], vid, extras=HOLISTIC_EXTRAS)
+                    poses, joint_mask = build_skeleton(hol, cfg)
+                    meta.update(source="mediapipe_holistic", image_size=hol.attrs.get("image_size"))
+            except (ValueError, DatasetError, OSError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                writer.fail(vid, reason)
+                log.warning("%s failed: %s", vid, reason)
+                continue
+            writer.write(_video(vid, poses, joint_mask, meta))
+            n_frames += poses.shape[0]
+            n_joints_ok += int(joint_mask.sum())
+        n_failed = writer.n_failed
+    summary = {"videos": len(manifest), "written": len(manifest) - n_failed, "failed": n_failed,
+               "frames": n_frames, "joint_coverage": n_joints_ok / max(n_frames * N_JOINTS, 1)}
+    log.info("skeletons written to %s: %s", out_path, summary)
+    return summary
