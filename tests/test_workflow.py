@@ -71,6 +71,22 @@ def test_missing_root_fails_at_dag_time_naming_the_key(tmp_path):
     assert "set datasets.phoenix.root in config/config.yaml" in proc.stdout + proc.stderr
 
 
+def test_real_backend_without_weights_fails_at_dag_time_naming_key(tmp_path):
+    wd = _workdir(tmp_path)
+    edit_config(wd, lambda c: c["estimators"].update(sapiens={"backend": "sapiens_torchscript"}))
+    proc = smk(wd, "-n", check=False)
+    assert proc.returncode != 0
+    assert "estimators.sapiens.weights is not set" in proc.stdout + proc.stderr
+    edit_config(wd, lambda c: c["estimators"]["sapiens"].update(weights="/nowhere/sapiens.pt2"))
+    proc = smk(wd, "-n", check=False)
+    assert "points to /nowhere/sapiens.pt2, which does not exist" in proc.stdout + proc.stderr
+    weights = tmp_path / "sapiens_torchscript.pt2"
+    weights.write_bytes(b"x")
+    edit_config(wd, lambda c: c["estimators"]["sapiens"].update(weights=str(weights)))
+    plan = smk(wd, "-n").stdout
+    assert str(weights) in plan  # the weight file is an input: replacing it re-runs the slot
+
+
 def test_bad_config_fails_before_any_job(tmp_path):
     wd = _workdir(tmp_path, {"manifest": {"verify": "sometimes"}})
     proc = smk(wd, "-n", check=False)

@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from pipelib.estimators.base import SLOT_ORDER
-from pipelib.estimators.registry import is_derived, uses_gpu
+from pipelib.estimators.registry import is_derived, uses_gpu, weight_keys
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -124,10 +124,27 @@ def get_manifest_input(wildcards):
     return [root] if dataset_cfg(wildcards.ds)["kind"] == "synthetic" else []
 
 
+def weight_inputs(ds, slot):
+    """The local weight files of a slot's backend; a missing one fails at DAG time naming its key."""
+    cfg = estimator_cfg(ds, slot)
+    files = {}
+    for key in weight_keys(cfg["backend"], cfg):
+        path = os.path.expandvars(os.path.expanduser(str(cfg.get(key) or "")))
+        if not path or not os.path.isfile(path):
+            where = "is not set" if not path else f"points to {path}, which does not exist"
+            raise WorkflowError(
+                f"estimators.{slot}.{key} {where}: backend {cfg['backend']} of dataset '{ds}' needs its "
+                f"local weight file (see docs/estimators.md), or choose {slot}'s *_from_holistic backend."
+            )
+        files[f"weights_{key}"] = path
+    return files
+
+
 def get_poses_input(wildcards):
     inputs = {"manifest": manifest_path(wildcards.ds)}
     if is_derived(slot_backend(wildcards.ds, wildcards.slot)):
         inputs["holistic"] = poses_shard(wildcards.ds, "mediapipe", wildcards.shard)
+    inputs.update(weight_inputs(wildcards.ds, wildcards.slot))
     return inputs
 
 

@@ -43,6 +43,15 @@ def uses_gpu(backend: str) -> bool:
     return not is_derived(backend) and backend != "mediapipe_holistic"
 
 
+def weight_keys(backend: str, cfg: Mapping[str, Any]) -> tuple[str, ...]:
+    """Config keys of ``backend`` that must name local weight files (empty for bundled/derived)."""
+    if is_derived(backend) or backend == "mediapipe_holistic":
+        return ()
+    if backend == "dwpose_onnx":
+        return ("pose_weights",) + (() if cfg.get("detector", "yolox") == "none" else ("detector_weights",))
+    return ("weights",)
+
+
 def _class(slot: str, backend: str) -> type:
     if slot not in SLOT_ORDER:
         raise KeyError(f"unknown slot {slot!r}; slots are {', '.join(SLOT_ORDER)}")
