@@ -1,0 +1,238 @@
+"""Training configuration: one dataclass (`TrainConfig`) with nested sections, built from a dict.
+
+Every number the trainer uses comes from here. ``TrainConfig.from_dict`` rejects unknown keys,
+naming the dotted key (``training.optimizer.lrr``) and the keys that are known.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+MODES = ("min", "max")
+DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULERS = ("none", "plateau")
+
+
+def _check_keys(cls: type, d: dict[str, Any], where: str) -> None:
+    known = {f.name for f in fields(cls)}
+    for key in d:
+        if key not in known:
+            raise ValueError(f"{where}.{key}: unknown key; remove it or use one of {sorted(known)}")
+
+
+def _coerce(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
+    """Scalars as the dataclass declares them; YAML reads ``1e-3`` as a string, so numeric strings convert.
+
+    Section-typed fields (nested dataclasses) are left for the caller.
+    """
+    types = {f.name: str(f.type) for f in fields(cls)}
+    out = dict(d)
+    for key, value in d.items():
+        kind = types[key]
+        if kind.endswith("Config"):
+            continue
+        if value is None:
+            if "None" not in kind:
+                raise _err(where, key, f"must not be null (expected {kind})")
+            continue
+        bad = _err(where, key, f"expected {kind}, got {value!r}")
+        if isinstance(value, bool) != (kind == "bool") or isinstance(value, dict | list) != (
+                kind.startswith("tuple")):
+            raise bad
+        try:
+            if kind.startswith("float"):
+                out[key] = float(value)
+            elif kind.startswith("int"):
+                if float(value) != int(float(value)):
+                    raise ValueError(value)
+                out[key] = int(float(value))
+            elif kind.startswith("tuple[float"):
+                out[key] = tuple(float(v) for v in value)
+            elif kind.startswith("str") and not isinstance(value, str):
+                raise ValueError(value)
+        except (TypeError, ValueError):
+            raise bad from None
+    return out
+
+
+def _err(where: str, key: str, msg: str) -> ValueError:
+    return ValueError(f"{where}.{key}: {msg}")
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """Adam or AdamW: learning rate, betas, eps and weight decay (decoupled for AdamW)."""
+
+    name: str = "adam"
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+    def validate(self, where: str) -> None:
+        """Raise ValueError naming the key when a value cannot work."""
+        if self.name not in OPTIMIZERS:
+            raise _err(where, "name", f"must be one of {list(OPTIMIZERS)}, got {self.name!r}")
+        if not self.lr > 0:
+            raise _err(where, "lr", f"must be > 0, got {self.lr}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise _err(where, "betas", f"must be two numbers in [0, 1), got {list(self.betas)}")
+        if not self.eps > 0:
+            raise _err(where, "eps", f"must be > 0, got {self.eps}")
+        if self.weight_decay < 0:
+            raise _err(where, "weight_decay", f"must be >= 0, got {self.weight_decay}")
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """ReduceLROnPlateau on the monitored dev metric (``name: plateau``), or a constant lr (``none``).
+
+    ``patience`` counts epochs without improvement (beyond ``threshold``) before lr *= ``factor``.
+    """
+
+    name: str = "none"
+    factor: float = 0.5
+    patience: int = 5
+    threshold: float = 1e-4
+    threshold_mode: str = "rel"
+    cooldown: int = 0
+    min_lr: float = 0.0
+
+    def validate(self, where: str) -> None:
+        """Raise ValueError naming the key when a value cannot work."""
+        if self.name not in SCHEDULERS:
+            raise _err(where, "name", f"must be one of {list(SCHEDULERS)}, got {self.name!r}")
+        if not 0 < self.factor < 1:
+            raise _err(where, "factor", f"must be in (0, 1), got {self.factor}")
+        for key in ("patience", "cooldown"):
+            if int(getattr(self, key)) < 0:
+                raise _err(where, key, f"must be >= 0, got {getattr(self, key)}")
+        if self.threshold < 0:
+            raise _err(where, "threshold", f"must be >= 0, got {self.threshold}")
+        if self.threshold_mode not in ("rel", "abs"):
+            raise _err(where, "threshold_mode", f"must be 'rel' or 'abs', got {self.threshold_mode!r}")
+        if self.min_lr < 0:
+            raise _err(where, "min_lr", f"must be >= 0, got {self.min_lr}")
+
+
+@dataclass(frozen=True)
+class EarlyStoppingConfig:
+    """Stop after ``patience`` epochs whose dev metric did not beat the best by more than ``min_delta``.
+
+    ``patience: null`` disables early stopping.
+    """
+
+    patience: int | None = None
+    min_delta: float = 0.0
+
+    def validate(self, where: str) -> None:
+        """Raise ValueError naming the key when a value cannot work."""
+        if self.patience is not None and int(self.patience) < 1:
+            raise _err(where, "patience", f"must be >= 1 or null (off), got {self.patience}")
+        if self.min_delta < 0:
+            raise _err(where, "min_delta", f"must be >= 0, got {self.min_delta}")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """MLflow tracking. ``uri: null`` -> ``$MLFLOW_TRACKING_URI`` if set, else a per-run SQLite file
+    ``sqlite:///<run_dir>/mlflow.db`` (safe with many jobs at once); ``uri: none`` disables tracking.
+
+    ``artifact_location`` defaults to ``<run_dir>/mlartifacts`` with the per-run SQLite store and to
+    the server's default otherwise. ``log_checkpoint`` uploads best.pt as an artifact (large).
+    """
+
+    enabled: bool = True
+    uri: str | None = None
+    experiment: str = "pipelib"
+    run_name: str | None = None
+    artifact_location: str | None = None
+    log_checkpoint: bool = False
+
+    def validate(self, where: str) -> None:
+        """Raise ValueError naming the key when a value cannot work."""
+        if not self.experiment:
+            raise _err(where, "experiment", "must be a non-empty name")
+
+    @property
+    def active(self) -> bool:
+        """True unless tracking is disabled (``enabled: false`` or ``uri: none``)."""
+        return bool(self.enabled) and (self.uri or "").lower() != "none"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything the trainer needs besides the model, the loss and the data.
+
+    ``monitor`` names a key of the dict that ``eval_fn`` returns (the dev metric); ``mode`` says
+    whether lower (``min``) or higher (``max``) is better; best.pt, early stopping and the plateau
+    scheduler all follow it. ``grad_clip`` is a maximum global L2 gradient norm (null: no clipping).
+    ``init_from`` is a checkpoint whose model weights initialise a fresh run (phase 2 from phase 1);
+    it is ignored when the run resumes from its own last.pt.
+    """
+
+    seed: int = 0
+    epochs: int = 10
+    device: str = "auto"
+    deterministic: bool = False
+    grad_clip: float | None = None
+    monitor: str = "loss"
+    mode: str = "min"
+    init_from: str | None = None
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None, where: str = "training") -> TrainConfig:
+        """Build from a config section (``where`` names it in errors); unknown keys raise ValueError."""
+        d = dict(d or {})
+        _check_keys(cls, d, where)
+        d = _coerce(cls, d, where)
+        sections = {"optimizer": OptimizerConfig, "scheduler": SchedulerConfig,
+                    "early_stopping": EarlyStoppingConfig, "tracking": TrackingConfig}
+        for key, sub_cls in sections.items():
+            sub = d.get(key)
+            if sub is None:
+                d.pop(key, None)
+                continue
+            if not isinstance(sub, dict):
+                raise _err(where, key, f"must be a mapping, got {type(sub).__name__}")
+            _check_keys(sub_cls, sub, f"{where}.{key}")
+            d[key] = sub_cls(**_coerce(sub_cls, sub, f"{where}.{key}"))
+        cfg = cls(**d)
+        cfg.validate(where)
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (tuples as lists), key-sorted at every level."""
+        return _plain(asdict(self))
+
+    def validate(self, where: str = "training") -> None:
+        """Raise ValueError naming the key when a value cannot work."""
+        if int(self.epochs) < 1:
+            raise _err(where, "epochs", f"must be >= 1, got {self.epochs}")
+        if self.device not in DEVICES:
+            raise _err(where, "device", f"must be one of {list(DEVICES)}, got {self.device!r}")
+        if self.mode not in MODES:
+            raise _err(where, "mode", f"must be 'min' or 'max', got {self.mode!r}")
+        if not self.monitor:
+            raise _err(where, "monitor", "must name a key returned by the evaluation function")
+        if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
+            raise _err(where, "grad_clip", f"must be a positive number or null, got {self.grad_clip}")
+        self.optimizer.validate(f"{where}.optimizer")
+        self.scheduler.validate(f"{where}.scheduler")
+        self.early_stopping.validate(f"{where}.early_stopping")
+        self.tracking.validate(f"{where}.tracking")
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in sorted(obj.items())}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
