@@ -1,0 +1,299 @@
+"""DARSLP generator: text features -> 80 latent channels per frame, non-autoregressively, plus a length.
+
+Text features (B, L, text_dim) -> Linear -> + positional encoding -> Transformer encoder (memory).
+Decoder queries: one canonical reference latent (a buffer set from data with ``set_reference``),
+projected to d_model, repeated over ``max_len`` frames, + positional encoding. The Transformer decoder
+cross-attends to the memory without a causal mask, so all ``max_len`` frames come out at once;
+Linear d_model -> latent_dim. Length head: masked mean-pool of the memory -> Linear(d_model, 1) ->
+sigmoid = the sequence length as a ratio of ``max_len``. Inference keeps the first
+round(ratio * max_len) frames.
+
+Losses: phase 1 = region-weighted masked L1 on latents + L1 on the length ratio; phase 2 adds the
+channel-prior KL term of :mod:`pipelib.production.priors`; a phase-2 run starts from the phase-1
+checkpoint (the trainer's ``init_from``), never from scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+from pipelib.production.priors import masked_kl
+from pipelib.text.encoders import PositionalEncoding
+
+CONFIG_KEY = "production.generator"
+L1_WEIGHTS = (1.0, 14.0, 10.0, 2.0)   # body, right hand, left hand, face (the paper's final choice)
+KL_WEIGHTS = (1.0, 10.0, 6.0, 1.0)
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Every size of :class:`LatentGenerator`; defaults are the paper's (BERT-base text features)."""
+
+    text_dim: int = 768        # width of the text features (the text encoder's out_dim)
+    d_model: int = 512
+    enc_layers: int = 3
+    enc_heads: int = 4
+    dec_layers: int = 6
+    dec_heads: int = 8
+    ffn_dim: int = 1024
+    dropout: float = 0.1
+    max_len: int = 300         # frames decoded per sentence (25 fps: 12 s)
+    latent_dim: int = 80
+    max_text_len: int = 512    # longest text the positional table covers
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None, where: str = CONFIG_KEY) -> GeneratorConfig:
+        """Build from a config section; unknown keys and wrong types raise ValueError naming the key."""
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        for key, value in d.items():
+            if key not in known:
+                raise ValueError(f"{where}.{key}: unknown key; remove it or use one of {sorted(known)}")
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError(f"{where}.{key}: expected a number, got {value!r}")
+            try:
+                number = float(value)  # YAML reads 1e-1 as a string
+            except ValueError:
+                raise ValueError(f"{where}.{key}: expected a number, got {value!r}") from None
+            if key == "dropout":
+                d[key] = number
+            elif number != int(number):
+                raise ValueError(f"{where}.{key}: expected an integer, got {value!r}")
+            else:
+                d[key] = int(number)
+        cfg = cls(**d)
+        cfg.validate(where)
+        return cfg
+
+    def validate(self, where: str = CONFIG_KEY) -> None:
+        """Raise ValueError naming the key when a value cannot work."""
+        for f in fields(self):
+            if f.name != "dropout" and getattr(self, f.name) < 1:
+                raise ValueError(f"{where}.{f.name}: must be >= 1, got {getattr(self, f.name)}")
+        for key in ("enc_heads", "dec_heads"):
+            if self.d_model % getattr(self, key):
+                raise ValueError(f"{where}.{key}: d_model ({self.d_model}) must be divisible by the head "
+                                 f"count, got {getattr(self, key)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"{where}.dropout: must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LatentGenerator(nn.Module):
+    """Text features -> (latents (B, max_len, latent_dim), length ratio (B,)) in one pass."""
+
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.text_proj = nn.Linear(cfg.text_dim, d)
+        self.text_pos = PositionalEncoding(d, cfg.max_text_len)
+        enc_layer = nn.TransformerEncoderLayer(d, cfg.enc_heads, cfg.ffn_dim, cfg.dropout, batch_first=True)
+        self.encoder = nn.TransformerEncoder(enc_layer, cfg.enc_layers, enable_nested_tensor=False)
+        self.length_head = nn.Linear(d, 1)
+
+        self.register_buffer("reference", torch.zeros(cfg.latent_dim))   # (latent_dim,)
+        self.register_buffer("reference_set", torch.tensor(False))
+        self.query_proj = nn.Linear(cfg.latent_dim, d)
+        self.query_pos = PositionalEncoding(d, cfg.max_len)
+        dec_layer = nn.TransformerDecoderLayer(d, cfg.dec_heads, cfg.ffn_dim, cfg.dropout, batch_first=True)
+        self.decoder = nn.TransformerDecoder(dec_layer, cfg.dec_layers)
+        self.out = nn.Linear(d, cfg.latent_dim)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def set_reference(self, latent: torch.Tensor) -> None:
+        """Store the canonical reference latent (latent_dim,), e.g. the mean training latent."""
+        latent = torch.as_tensor(latent, dtype=torch.float32)
+        if latent.shape != (self.cfg.latent_dim,) or not torch.isfinite(latent).all():
+            raise ValueError(f"reference latent must be finite with shape ({self.cfg.latent_dim},), "
+                             f"got {tuple(latent.shape)}")
+        self.reference.copy_(latent)
+        self.reference_set.fill_(True)
+
+    def encode(self, text_feats: torch.Tensor, text_pad_mask: torch.Tensor) -> torch.Tensor:
+        """Memory (B, L, d_model) of text features (B, L, text_dim) with pad mask (B, L) (True = pad)."""
+        if text_feats.dim() != 3 or text_feats.shape[-1] != self.cfg.text_dim:
+            raise ValueError(f"text features must be (B, L, {self.cfg.text_dim}) to match "
+                             f"{CONFIG_KEY}.text_dim, got {tuple(text_feats.shape)}")
+        if text_pad_mask.shape != text_feats.shape[:2] or text_pad_mask.dtype != torch.bool:
+            raise ValueError(f"text_pad_mask must be bool (B, L) = {tuple(text_feats.shape[:2])}, "
+                             f"got {text_pad_mask.dtype} {tuple(text_pad_mask.shape)}")
+        if text_pad_mask.all(dim=1).any():
+            raise ValueError("every sentence needs at least one unpadded token")
+        x = self.drop(self.text_pos(self.text_proj(text_feats)))          # (B, L, d)
+        return self.encoder(x, src_key_padding_mask=text_pad_mask)        # (B, L, d)
+
+    def length_ratio(self, memory: torch.Tensor, text_pad_mask: torch.Tensor) -> torch.Tensor:
+        """Predicted length / max_len in (0, 1), shape (B,), from the masked mean of the memory."""
+        keep = (~text_pad_mask).unsqueeze(-1).to(memory.dtype)           # (B, L, 1)
+        pooled = (memory * keep).sum(dim=1) / keep.sum(dim=1)             # (B, d)
+        return torch.sigmoid(self.length_head(pooled)).squeeze(-1)        # (B,)
+
+    def queries(self, batch: int) -> torch.Tensor:
+        """Decoder queries (B, max_len, d_model): the projected reference latent + positions."""
+        if not bool(self.reference_set):
+            raise RuntimeError("LatentGenerator: the reference latent is unset; call "
+                               "set_reference(mean training latent) before training or load a checkpoint")
+        q = self.query_proj(self.reference)                                # (d,)
+        q = q.expand(batch, self.cfg.max_len, -1)                          # (B, max_len, d)
+        return self.drop(self.query_pos(q))
+
+    def forward(self, text_feats: torch.Tensor, text_pad_mask: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latents (B, max_len, latent_dim) and length ratio (B,) for text features (B, L, text_dim)."""
+        memory = self.encode(text_feats, text_pad_mask)                   # (B, L, d)
+        ratio = self.length_ratio(memory, text_pad_mask)                   # (B,)
+        h = self.decoder(self.queries(memory.shape[0]), memory,
+                         memory_key_padding_mask=text_pad_mask)            # (B, max_len, d), no causal mask
+        return self.out(h), ratio                                          # (B, max_len, latent_dim)
+
+    def predict_lengths(self, ratio: torch.Tensor) -> torch.Tensor:
+        """Frame counts (B,) long: round(ratio * max_len) clamped to [1, max_len]."""
+        return torch.round(ratio * self.cfg.max_len).long().clamp(1, self.cfg.max_len)
+
+    @torch.no_grad()
+    def generate(self, text_feats: torch.Tensor, text_pad_mask: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Inference (call ``eval()`` first): latents (B, max_len, latent_dim), lengths (B,) and
+        frame mask (B, max_len), True for the frames to keep."""
+        latents, ratio = self(text_feats, text_pad_mask)
+        lengths = self.predict_lengths(ratio)
+        return latents, lengths, frame_mask_from_lengths(lengths, self.cfg.max_len)
+
+
+class TextToLatent(nn.Module):
+    """A text encoder and a generator trained together: ``forward(texts)`` -> (latents, ratio)."""
+
+    def __init__(self, text_encoder: nn.Module, generator: LatentGenerator) -> None:
+        super().__init__()
+        if getattr(text_encoder, "out_dim", generator.cfg.text_dim) != generator.cfg.text_dim:
+            raise ValueError(f"{CONFIG_KEY}.text_dim ({generator.cfg.text_dim}) must equal the text "
+                             f"encoder's output width ({text_encoder.out_dim})")
+        self.text_encoder = text_encoder
+        self.generator = generator
+
+    def forward(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        feats, pad_mask = self.text_encoder.encode(texts)                  # (B, L, D), (B, L)
+        return self.generator(feats, pad_mask)
+
+
+# ---------------------------------------------------------------------------------------------- targets
+
+def frame_mask_from_lengths(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(B,) frame counts -> (B, max_len) bool, True for the first ``lengths[b]`` frames."""
+    return torch.arange(max_len, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def length_target_ratio(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """Length-head target (B,) float: min(F / max_len, 1)."""
+    return (lengths.to(torch.float32) / max_len).clamp(max=1.0)
+
+
+def pad_latents(seqs: Sequence[torch.Tensor], max_len: int
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Ground-truth latents [(F_i, C)] -> targets (B, max_len, C) zero-padded (longer ones cut),
+    frame mask (B, max_len) bool and length ratio (B,) = min(F_i / max_len, 1)."""
+    if not seqs:
+        raise ValueError("pad_latents needs at least one sequence")
+    channels = seqs[0].shape[-1]
+    targets = seqs[0].new_zeros(len(seqs), max_len, channels)
+    lengths = torch.zeros(len(seqs), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        if s.dim() != 2 or s.shape[-1] != channels:
+            raise ValueError(f"sequence {i} has shape {tuple(s.shape)}; expected (F, {channels})")
+        n = min(s.shape[0], max_len)
+        targets[i, :n] = s[:n]
+        lengths[i] = s.shape[0]
+    mask = frame_mask_from_lengths(lengths.clamp(max=max_len), max_len).to(targets.device)
+    return targets, mask, length_target_ratio(lengths, max_len).to(targets.device)
+
+
+# ----------------------------------------------------------------------------------------------- losses
+
+RegionSlices = Sequence[slice] | Mapping[str, slice]
+
+
+def _slices(region_slices: RegionSlices, weights: Sequence[float], channels: int) -> list[slice]:
+    out = list(region_slices.values()) if isinstance(region_slices, Mapping) else list(region_slices)
+    if len(out) != len(weights):
+        raise ValueError(f"{len(out)} regions but {len(weights)} region weights")
+    for sl in out:
+        if not isinstance(sl, slice) or sl.stop is None or sl.stop > channels or (sl.start or 0) < 0:
+            raise ValueError(f"region slice {sl!r} does not lie within the {channels} latent channels")
+    return out
+
+
+def region_l1(pred: torch.Tensor, target: torch.Tensor, frame_mask: torch.Tensor,
+              region_slices: RegionSlices, region_weights: Sequence[float] = L1_WEIGHTS
+              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Region-weighted L1 over valid frames: sum_R w_R * sum_{valid t, c in R} |pred - target| / #valid.
+
+    ``pred`` (B, T_p, C) with T_p >= T; ``target`` (B, T, C); ``frame_mask`` (B, T) bool. Padded target
+    frames never reach the result (not even NaN). Returns the total and the unweighted per-region terms.
+    """
+    if target.dim() != 3 or pred.dim() != 3 or pred.shape[-1] != target.shape[-1]:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} must be (B, T, C)")
+    steps = target.shape[1]
+    if pred.shape[1] < steps or pred.shape[0] != target.shape[0]:
+        raise ValueError(f"target {tuple(target.shape)} is longer than pred {tuple(pred.shape)}")
+    if frame_mask.shape != target.shape[:2] or frame_mask.dtype != torch.bool:
+        raise ValueError(f"frame_mask must be bool {tuple(target.shape[:2])}, got {frame_mask.dtype} "
+                         f"{tuple(frame_mask.shape)}")
+    slices = _slices(region_slices, region_weights, pred.shape[-1])
+    err = (pred[:, :steps] - target).abs()                                 # (B, T, C)
+    err = torch.where(frame_mask.unsqueeze(-1), err, torch.zeros_like(err))
+    n_valid = frame_mask.sum().clamp(min=1)
+    parts = [err[..., sl].sum() / n_valid for sl in slices]
+    total = sum((w * p for w, p in zip(region_weights, parts, strict=True)), pred.new_zeros(()))
+    return total, parts
+
+
+def phase1_loss(pred: torch.Tensor, target: torch.Tensor, frame_mask: torch.Tensor,
+                region_slices: RegionSlices, region_weights: Sequence[float] = L1_WEIGHTS, *,
+                length_pred: torch.Tensor, length_target_ratio: torch.Tensor,
+                length_weight: float = 1.0) -> dict[str, torch.Tensor]:
+    """Phase-1 objective: region-weighted masked L1 on latents + ``length_weight`` * L1 on the ratio.
+
+    Returns ``{"loss", "latent", "length", "latent/<i>"}`` (scalars; ``latent/<i>`` unweighted per region,
+    named by the mapping's keys when ``region_slices`` is a dict).
+    """
+    latent, parts = region_l1(pred, target, frame_mask, region_slices, region_weights)
+    if length_pred.shape != length_target_ratio.shape:
+        raise ValueError(f"length_pred {tuple(length_pred.shape)} and length_target_ratio "
+                         f"{tuple(length_target_ratio.shape)} must match")
+    length = (length_pred - length_target_ratio).abs().mean()
+    names = list(region_slices) if isinstance(region_slices, Mapping) else range(len(parts))
+    out = {"loss": latent + length_weight * length, "latent": latent, "length": length}
+    out.update({f"latent/{name}": p.detach() for name, p in zip(names, parts, strict=True)})
+    return out
+
+
+def phase2_loss(pred: torch.Tensor, target: torch.Tensor, frame_mask: torch.Tensor,
+                region_slices: RegionSlices, region_weights: Sequence[float] = L1_WEIGHTS, *,
+                length_pred: torch.Tensor, length_target_ratio: torch.Tensor,
+                prior_mean: torch.Tensor, prior_logvar: torch.Tensor,
+                kl_region_weights: Sequence[float] = KL_WEIGHTS, kl_weight: float = 1.0,
+                length_weight: float = 1.0) -> dict[str, torch.Tensor]:
+    """Phase-2 objective: :func:`phase1_loss` + ``kl_weight`` * the channel-prior KL
+    (:func:`pipelib.production.priors.masked_kl`) of the predicted latents over the valid frames only.
+
+    ``prior_mean``, ``prior_logvar``: (C,); ``kl_region_weights``: one weight per region, spread over
+    its channels. Returns phase 1's dict with ``"kl"`` added and included in ``"loss"``.
+    """
+    out = phase1_loss(pred, target, frame_mask, region_slices, region_weights, length_pred=length_pred,
+                      length_target_ratio=length_target_ratio, length_weight=length_weight)
+    channel_w = pred.new_zeros(pred.shape[-1])                                 # (C,)
+    slices = _slices(region_slices, kl_region_weights, pred.shape[-1])
+    for sl, w in zip(slices, kl_region_weights, strict=True):
+        channel_w[sl] = float(w)
+    kl = masked_kl(pred[:, : target.shape[1]], frame_mask, prior_mean, prior_logvar, channel_w)
+    out["kl"] = kl
+    out["loss"] = out["loss"] + kl_weight * kl
+    return out
