@@ -60,6 +60,7 @@ def test_atomic_path_and_dir_replace_only_on_success(tmp_path):
     with atomic_path(target) as tmp:
         tmp.write_text("new")
     assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by others, not mkstemp's 0600
 
     d = tmp_path / "d"
     with atomic_dir(d) as tmp:
