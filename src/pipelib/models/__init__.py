@@ -1,0 +1,14 @@
+"""Sequence models of the pipeline, built from one set of shared pieces.
+
+- ``blocks``: positional encoding, frame and token embeddings, mask helpers, the label-smoothed loss
+  and ``Seq2SeqTransformer`` (pre-norm encoder-decoder with ``encode`` / ``decode``).
+- ``decoding``: greedy and batched beam search over any step function (with pluggable per-step score
+  terms), and CTC greedy / prefix beam decoding for a CTC head on an encoder.
+- ``back_translation``: the Sign Language Transformer that turns 178x3 skeleton sequences into text
+  (the SLRTP 2025 back-translation evaluator, trained inside the pipeline).
+
+Conventions: batch-first tensors; a ``*_pad`` mask is bool with True marking padding (the PyTorch
+``key_padding_mask`` convention, i.e. ``~mask`` of :func:`pipelib.batching.pad_sequences`); token ids
+of decoded outputs never include ``<bos>`` / ``<eos>``. Model modules import neither data loading
+nor the trainer.
+"""
