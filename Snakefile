@@ -13,6 +13,8 @@ include: "workflow/rules/synth.smk"
 include: "workflow/rules/manifest.smk"
 include: "workflow/rules/poses.smk"
 include: "workflow/rules/fusion.smk"
+include: "workflow/rules/production.smk"
+include: "workflow/rules/evaluation.smk"
 
 
 rule all:

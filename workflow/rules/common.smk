@@ -163,5 +163,97 @@ def get_fused_shards(wildcards):
 def get_final_output():
     """The default target: the furthest stage built for `default_dataset`."""
     ds = config["default_dataset"]
-    dataset_cfg(ds)
-    return [f"results/{ds}/fused/report.csv"]
+    return [f"results/{ds}/{table_name(ds)}.csv", f"results/{ds}/report.md"]
+
+
+# ---- production ------------------------------------------------------------------------------
+
+def check_model_sections():
+    """Check the model and training sections with the library's own config classes at start-up."""
+    from pipelib.production.autoencoder import AEConfig
+    from pipelib.production.generator import GeneratorConfig
+    from pipelib.text.encoders import TextEncoderConfig
+    from pipelib.training import TrainConfig
+
+    prod = config["production"]
+    try:
+        AEConfig.from_dict(prod["autoencoder"]["model"], "production.autoencoder.model")
+        TrainConfig.from_dict(prod["autoencoder"]["train"], "production.autoencoder.train")
+        gen = prod["generator"]
+        TextEncoderConfig.from_dict(gen["text_encoder"], "production.generator.text_encoder")
+        GeneratorConfig.from_dict(gen["model"], "production.generator.model")
+        for phase in ("phase1", "phase2"):
+            TrainConfig.from_dict(gen[phase]["train"], f"production.generator.{phase}.train")
+        TrainConfig.from_dict(config["evaluation"]["back_translation"]["train"],
+                              "evaluation.back_translation.train")
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        raise WorkflowError(f"config/config.yaml: {err}") from None
+
+
+check_model_sections()
+
+
+def production_section(name):
+    return sorted_section(config["production"][name])
+
+
+def generator_params(phase):
+    """Phase 1 sees the generator section without `phase2`; phase 2 sees all of it."""
+    gen = dict(config["production"]["generator"])
+    if phase == 1:
+        gen.pop("phase2")
+    return sorted_section(gen)
+
+
+def get_holistic_shards(wildcards):
+    if dataset_cfg(wildcards.ds)["kind"] == "slrtp_poses":
+        return []
+    return [poses_shard(wildcards.ds, "mediapipe", k) for k in shard_ids(wildcards.ds)]
+
+
+# ---- evaluation ------------------------------------------------------------------------------
+
+def table_name(ds):
+    """table6 for CSL-Daily (as in the paper), table5 for every other corpus."""
+    return "table6" if dataset_cfg(ds)["kind"] == "csl_daily" else "table5"
+
+
+def back_translation_params():
+    """The back-translator's training section (the user checkpoint key does not retrain it)."""
+    bt = dict(config["evaluation"]["back_translation"])
+    bt.pop("checkpoint")
+    return sorted_section(bt)
+
+
+def evaluation_params():
+    ev = dict(config["evaluation"])
+    ev.pop("back_translation")
+    return sorted_section(ev)
+
+
+def get_back_translator(wildcards):
+    """A user-provided back-translator checkpoint, or the one this pipeline trains."""
+    user = config["evaluation"]["back_translation"]["checkpoint"]
+    if user:
+        if not os.path.isfile(user):
+            raise WorkflowError(
+                f"evaluation.back_translation.checkpoint points to {user}, which does not exist: "
+                "give a checkpoint written by this pipeline's back_translator rule, or null to train one."
+            )
+        return user
+    return f"results/{wildcards.ds}/evaluation/back_translator/best.pt"
+
+
+def get_report_inputs(wildcards):
+    ds = wildcards.ds
+    return {
+        "table": f"results/{ds}/{table_name(ds)}.csv",
+        "fusion": f"results/{ds}/fused/report.csv",
+        "priors": f"results/{ds}/production/priors.h5",
+        "renders": [f"results/{ds}/production/comparison_{p}.gif" for p in ("phase1", "phase2")],
+    }
+
+
+def reported_scores():
+    """The versioned file of the paper's reported scores, shipped with the workflow."""
+    return os.path.join(workflow.basedir, "config/reference/darslp_reported.csv")

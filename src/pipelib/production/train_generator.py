@@ -1,0 +1,155 @@
+"""Train the text -> latent generator: phase 1 (latent L1 + length), phase 2 (+ channel-prior KL).
+
+Phase 2 starts from the phase-1 checkpoint (``init_from``), never from scratch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pipelib.batching import batch_indices
+from pipelib.io import shards
+from pipelib.production.generator import (
+    GeneratorConfig,
+    LatentGenerator,
+    TextToLatent,
+    pad_latents,
+    phase1_loss,
+    phase2_loss,
+)
+from pipelib.production.latents import read_slices
+from pipelib.production.priors import load_priors
+from pipelib.text.encoders import TextEncoderConfig, build_text_encoder
+from pipelib.text.vocab import Vocab
+from pipelib.training import TrainConfig, fit
+from pipelib.training.checkpoint import load_for_inference, load_model_weights
+from pipelib.training.rundir import fingerprint, prepare_run_dir
+
+log = logging.getLogger("pipelib.production")
+SECTION = "production.generator"
+
+
+@dataclass
+class LatentSet:
+    """One split's sentences and latent targets (T_i, C)."""
+
+    ids: list[str]
+    texts: list[str]
+    latents: list[torch.Tensor]
+
+
+def read_latents(latents_h5: str | os.PathLike[str], split: str) -> LatentSet:
+    """The valid-frame latent sequences and texts of one split (frames without a body dropped)."""
+    ids, texts, lat = [], [], []
+    for v in shards.iter_videos(latents_h5, extras=False):
+        if v.attrs.get("split") != split:
+            continue
+        ids.append(v.video_id)
+        texts.append(str(v.attrs.get("text", "")))
+        lat.append(torch.from_numpy(v.features[v.mask]))
+    if not ids:
+        raise ValueError(f"{latents_h5} has no videos of split {split!r}")
+    return LatentSet(ids, texts, lat)
+
+
+def build_model(section: Mapping[str, Any], vocab: Vocab) -> TextToLatent:
+    """Text encoder + generator as configured; ``text_dim`` follows the encoder's width."""
+    te_cfg = TextEncoderConfig.from_dict(section.get("text_encoder"), f"{SECTION}.text_encoder")
+    encoder = build_text_encoder(te_cfg, vocab, f"{SECTION}.text_encoder")
+    model_section = dict(section.get("model") or {})
+    model_section["text_dim"] = encoder.out_dim
+    gen_cfg = GeneratorConfig.from_dict(model_section, f"{SECTION}.model")
+    return TextToLatent(encoder, LatentGenerator(gen_cfg))
+
+
+def load_generator(path: str | os.PathLike[str]) -> TextToLatent:
+    """A trained generator rebuilt from its checkpoint (config and vocabulary inside), eval mode."""
+    ckpt = load_for_inference(path)
+    cfg = ckpt.config["model"]
+    model = build_model(cfg["section"], Vocab.from_json(cfg["vocab"]))
+    load_model_weights(model, ckpt)
+    return model.eval()
+
+
+def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, Any], phase: int,
+                    run_dir: str | os.PathLike[str], *, priors_h5: str | os.PathLike[str] | None = None,
+                    init_from: str | os.PathLike[str] | None = None) -> Path:
+    """Fit one phase; returns the best checkpoint (selected on the dev loss of that phase)."""
+    if phase == 2 and (priors_h5 is None or init_from is None):
+        raise ValueError("phase 2 needs the channel priors and the phase-1 checkpoint to start from")
+    phase_section = dict(section[f"phase{phase}"])
+    train_dict = dict(phase_section.get("train") or {})
+    if init_from is not None:
+        train_dict["init_from"] = str(init_from)
+    train_cfg = TrainConfig.from_dict(train_dict, f"{SECTION}.phase{phase}.train")
+    inputs = [latents_h5] + [p for p in (priors_h5, init_from) if p is not None]
+    prepare_run_dir(run_dir, fingerprint({"section": section, "phase": phase}, inputs))
+
+    train, dev = read_latents(latents_h5, "train"), read_latents(latents_h5, "dev")
+    vocab = Vocab.build(train.texts)
+    torch.manual_seed(train_cfg.seed)
+    model = build_model(section, vocab)
+    max_len = model.generator.cfg.max_len
+    model.generator.set_reference(torch.cat(train.latents).mean(dim=0))
+    slices = read_slices(latents_h5)
+    weights = [float(w) for w in section["region_weights"]]
+    length_weight = float(section.get("length_weight", 1.0))
+    kl_args: dict[str, Any] = {}
+    if phase == 2:
+        pri = load_priors(priors_h5)
+        kl_args = {"prior_mean": torch.as_tensor(pri.mean, dtype=torch.float32),
+                   "prior_logvar": torch.as_tensor(pri.logvar, dtype=torch.float32),
+                   "kl_region_weights": [float(w) for w in phase_section["kl_region_weights"]],
+                   "kl_weight": float(phase_section.get("kl_weight", 1.0))}
+
+    def make_batch(data: LatentSet, idx: list[int]) -> dict[str, Any]:
+        targets, frame_mask, ratio = pad_latents([data.latents[i] for i in idx], max_len)
+        return {"texts": [data.texts[i] for i in idx], "targets": targets, "frame_mask": frame_mask,
+                "ratio": ratio}
+
+    def loss(m: TextToLatent, b: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        pred, ratio = m(b["texts"])
+        extra = {k: (v.to(pred.device) if torch.is_tensor(v) else v) for k, v in kl_args.items()}
+        fn = phase2_loss if phase == 2 else phase1_loss
+        return fn(pred, b["targets"], b["frame_mask"], slices, weights, length_pred=ratio,
+                  length_target_ratio=b["ratio"], length_weight=length_weight, **extra)
+
+    batch_size = int(section.get("batch_size", 16))
+
+    def batches(epoch: int):
+        for idx in batch_indices(len(train.ids), batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch):
+            yield make_batch(train, idx)
+
+    def dev_loss(m: TextToLatent) -> dict[str, float]:
+        dev_device = next(m.parameters()).device
+        sums: dict[str, float] = {}
+        for idx in batch_indices(len(dev.ids), batch_size, shuffle=False):
+            b = make_batch(dev, idx)
+            b = {k: (v.to(dev_device) if torch.is_tensor(v) else v) for k, v in b.items()}
+            for k, v in loss(m, b).items():
+                sums[k] = sums.get(k, 0.0) + float(v) * len(idx)
+        return {k: v / len(dev.ids) for k, v in sums.items()}
+
+    result = fit(model, loss, dev_loss, batches, train_cfg, run_dir,
+                 model_config={"section": _plain(section), "vocab": vocab.to_json(), "phase": phase})
+    log.info("generator phase %d: best dev loss %.4f at epoch %d", phase, result.best_metric,
+             result.best_epoch)
+    return result.best_path
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
