@@ -64,7 +64,7 @@ def code_version() -> dict[str, Any]:
             check=True, timeout=10,
         ).stdout.strip()
         dirty = bool(subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "--no-optional-locks", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True, text=True, check=True, timeout=10,
         ).stdout.strip())
     except (OSError, subprocess.SubprocessError):
