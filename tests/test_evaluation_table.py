@@ -21,14 +21,15 @@ def corpus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("table")
     rng = np.random.default_rng(0)
     skel = tmp / "skeletons.h5"
-    videos = [("train", i) for i in range(8)] + [("dev", i) for i in range(2)] + [("test", i) for i in range(2)]
+    videos = [("train", i) for i in range(8)] + [(s, i) for s in ("dev", "test") for i in range(2)]
     with shards.ShardWriter(skel) as w:
         for split, i in videos:
             t = 8 + 2 * i
             poses = rng.normal(size=(t, 178, 3)).astype(np.float32) * 0.1 + (i % 4)
             w.write(shards.VideoArrays(f"{split}{i}", poses.reshape(t, -1), np.ones(t, bool),
                                        extras={"joint_mask": np.ones((t, 178), bool)},
-                                       attrs={"split": split, "text": TEXTS[i % 4], "gloss": "G", "signer": "S"}))
+                                       attrs={"split": split, "text": TEXTS[i % 4], "gloss": "G",
+                                              "signer": "S"}))
     pred = tmp / "pred.h5"
     with shards.ShardWriter(pred) as w:
         for s in read_split(skel, "test"):
