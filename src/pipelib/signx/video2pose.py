@@ -1,0 +1,268 @@
+"""SignX stage 2, Video2Pose: raw frames -> the five slots' fused pose features, so that stage-1 latents can
+be made from video alone (paper Sec. 3.3 and App. B.2).
+
+Per frame a spatial ViT (Conv2d patch embedding, CLS token, learned positional embedding, pre-norm
+Transformer layers) gives the CLS embedding v_t (Eq. 4); temporal attention over the CLS embeddings of a
+video, with a padding mask and sinusoidal positions, gives V_temp (Eq. 5); one linear projection per
+slot maps V_temp to that slot's features (Eq. 6), concatenated in ``SLOT_ORDER`` into the fused 1959-d
+vector, in the same z-normalised space as the fused shards. The loss (Eq. 14) is the squared error over
+the valid slot entries of real frames only (:func:`video2pose_loss`). Stage 1 stays frozen
+(:func:`freeze`); :func:`latents_from_video` runs predicted features through its encoder.
+
+Config section ``signx.video2pose.model`` (``Video2PoseConfig.from_dict``); defaults are demo-sized, the
+paper-scale model is a ViT-B/16 at 224 px (image_size 224, patch_size 16, spatial_dim 768,
+spatial_layers 12, spatial_heads 12)::
+
+    image_size: 64         # square input frames (pixels); frames_input resizes to this
+    patch_size: 8          # must divide image_size
+    spatial_dim: 128
+    spatial_layers: 2
+    spatial_heads: 4
+    temporal_dim: 128      # must be even (sinusoidal positions)
+    temporal_layers: 2
+    temporal_heads: 4
+    ffn_mult: 4            # feed-forward width = ffn_mult x model width
+    dropout: 0.1
+
+Masks follow :mod:`pipelib.models`: ``pad`` (B, T) bool is True at padding frames; ``slot_mask``
+(B, T, 5) bool is True where a slot holds real features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from pipelib.estimators.base import FUSED_DIM, SLOT_DIMS, SLOT_ORDER
+from pipelib.models.blocks import EncoderLayer, PositionalEncoding, TransformerConfig, build_config
+
+WHERE = "signx.video2pose.model"
+
+#: ``encode(features (B, T, 1959), slot_mask (B, T, 5), pad (B, T)) -> latents (B, T, d_latent)``
+EncodeFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Video2PoseConfig:
+    """Video2Pose hyperparameters (see the module text for the config section)."""
+
+    image_size: int = 64
+    patch_size: int = 8
+    spatial_dim: int = 128
+    spatial_layers: int = 2
+    spatial_heads: int = 4
+    temporal_dim: int = 128
+    temporal_layers: int = 2
+    temporal_heads: int = 4
+    ffn_mult: int = 4
+    dropout: float = 0.1
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None, where: str = WHERE) -> Video2PoseConfig:
+        """Build from a config section; unknown keys and unusable values raise ValueError naming the key."""
+        cfg = build_config(cls, d, where)
+        cfg.validate(where)
+        return cfg
+
+    def validate(self, where: str = WHERE) -> None:
+        """Raise ValueError naming ``{where}.<key>`` when a value cannot work."""
+        for key in ("image_size", "patch_size", "spatial_dim", "spatial_heads", "temporal_dim",
+                    "temporal_heads", "ffn_mult"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{where}.{key}: must be >= 1, got {getattr(self, key)}")
+        for key in ("spatial_layers", "temporal_layers"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{where}.{key}: must be >= 0, got {getattr(self, key)}")
+        if self.image_size % self.patch_size:
+            raise ValueError(f"{where}.patch_size: {self.patch_size} does not divide image_size "
+                             f"{self.image_size}; choose a divisor")
+        if self.spatial_dim % self.spatial_heads:
+            raise ValueError(f"{where}.spatial_heads: {self.spatial_heads} does not divide spatial_dim "
+                             f"{self.spatial_dim}")
+        if self.temporal_dim % self.temporal_heads:
+            raise ValueError(f"{where}.temporal_heads: {self.temporal_heads} does not divide temporal_dim "
+                             f"{self.temporal_dim}")
+        if self.temporal_dim % 2:
+            raise ValueError(f"{where}.temporal_dim: must be even (sinusoidal positions), got "
+                             f"{self.temporal_dim}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"{where}.dropout: must be in [0, 1), got {self.dropout}")
+
+    @property
+    def num_patches(self) -> int:
+        """Patches per frame, (image_size / patch_size)^2."""
+        return (self.image_size // self.patch_size) ** 2
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (for checkpoints and provenance)."""
+        return asdict(self)
+
+
+def _layer_config(d_model: int, heads: int, ffn_mult: int, dropout: float) -> TransformerConfig:
+    """Shape of one shared pre-norm encoder layer (``vocab_size`` is unused by encoder layers)."""
+    return TransformerConfig(vocab_size=1, d_model=d_model, heads=heads, ffn=ffn_mult * d_model,
+                             dropout=dropout, emb_dropout=dropout)
+
+
+# --------------------------------------------------------------------------------------------- modules
+
+
+class SpatialViT(nn.Module):
+    """One frame -> one embedding: ``(N, 3, S, S)`` -> ``(N, spatial_dim)`` (the final CLS state)."""
+
+    def __init__(self, cfg: Video2PoseConfig) -> None:
+        super().__init__()
+        d = cfg.spatial_dim
+        self.patch_embed = nn.Conv2d(3, d, kernel_size=cfg.patch_size, stride=cfg.patch_size)
+        self.cls = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos_embed = nn.Parameter(torch.zeros(1, cfg.num_patches + 1, d))
+        self.drop = nn.Dropout(cfg.dropout)
+        layer_cfg = _layer_config(d, cfg.spatial_heads, cfg.ffn_mult, cfg.dropout)
+        self.layers = nn.ModuleList(EncoderLayer(layer_cfg) for _ in range(cfg.spatial_layers))
+        self.norm = nn.LayerNorm(d)
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        nn.init.trunc_normal_(self.cls, std=0.02)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(images)                                   # (N, d, S/p, S/p)
+        x = x.flatten(2).transpose(1, 2)                               # (N, P, d)
+        x = torch.cat([self.cls.expand(x.size(0), -1, -1), x], dim=1)  # (N, P+1, d)
+        x = self.drop(x + self.pos_embed)                              # (N, P+1, d)
+        for layer in self.layers:
+            x = layer(x, None)                                         # (N, P+1, d), no padding
+        return self.norm(x[:, 0])                                      # (N, d)
+
+
+class TemporalAttention(nn.Module):
+    """Per-frame embeddings -> contextual ones: ``(B, T, spatial_dim)`` -> ``(B, T, temporal_dim)``."""
+
+    def __init__(self, cfg: Video2PoseConfig) -> None:
+        super().__init__()
+        d = cfg.temporal_dim
+        self.proj = nn.Linear(cfg.spatial_dim, d) if cfg.spatial_dim != d else nn.Identity()
+        self.pos = PositionalEncoding(d)
+        self.drop = nn.Dropout(cfg.dropout)
+        layer_cfg = _layer_config(d, cfg.temporal_heads, cfg.ffn_mult, cfg.dropout)
+        self.layers = nn.ModuleList(EncoderLayer(layer_cfg) for _ in range(cfg.temporal_layers))
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, v: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        x = self.drop(self.pos(self.proj(v)))                          # (B, T, d)
+        for layer in self.layers:
+            x = layer(x, pad)                                          # (B, T, d), padding keys ignored
+        return self.norm(x)                                            # (B, T, d)
+
+
+class Video2Pose(nn.Module):
+    """Frames ``(B, T, 3, S, S)`` (ImageNet-normalised RGB) + ``pad (B, T)`` -> features ``(B, T, 1959)``.
+
+    The spatial ViT runs on real frames only, so padding frames cost nothing and cannot reach real ones;
+    outputs at padding frames are 0. Every video needs at least one real frame. ``seed`` (optional) makes
+    the initial weights reproducible without touching the global RNG.
+    """
+
+    def __init__(self, config: Video2PoseConfig | None = None, seed: int | None = None) -> None:
+        super().__init__()
+        self.config = config if config is not None else Video2PoseConfig()
+        self.config.validate()
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            self.spatial = SpatialViT(self.config)
+            self.temporal = TemporalAttention(self.config)
+            d = self.config.temporal_dim
+            self.heads = nn.ModuleDict({s: nn.Linear(d, SLOT_DIMS[s]) for s in SLOT_ORDER})  # Eq. 6
+
+    def _check(self, frames: torch.Tensor, pad: torch.Tensor) -> None:
+        s = self.config.image_size
+        if frames.dim() != 5 or tuple(frames.shape[2:]) != (3, s, s):
+            raise ValueError(f"frames must have shape (B, T, 3, {s}, {s}) for {WHERE}.image_size {s}, got "
+                             f"{tuple(frames.shape)}; resize them with pipelib.signx.frames_input")
+        if tuple(pad.shape) != tuple(frames.shape[:2]):
+            raise ValueError(f"pad must have shape {tuple(frames.shape[:2])}, got {tuple(pad.shape)}")
+        if bool(pad.all(dim=1).any()):
+            raise ValueError("every video in the batch needs at least one real (non-padding) frame")
+
+    def frame_embeddings(self, frames: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """Spatial ViT CLS state of each real frame, 0 at padding: ``(B, T, spatial_dim)``."""
+        real = ~pad                                                    # (B, T)
+        v_real = self.spatial(frames[real])                            # (N_real, spatial_dim)
+        v = v_real.new_zeros(*pad.shape, v_real.size(-1))              # (B, T, spatial_dim)
+        v[real] = v_real
+        return v
+
+    def forward(self, frames: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        pad = pad.to(torch.bool)
+        self._check(frames, pad)
+        v = self.frame_embeddings(frames, pad)                         # (B, T, spatial_dim)
+        h = self.temporal(v, pad)                                      # (B, T, temporal_dim)
+        out = torch.cat([self.heads[s](h) for s in SLOT_ORDER], dim=-1)  # (B, T, 1959)
+        return out.masked_fill(pad[..., None], 0.0)                    # (B, T, 1959)
+
+
+# --------------------------------------------------------------------------------------------- loss
+
+
+def expand_slot_mask(slot_mask: torch.Tensor) -> torch.Tensor:
+    """``(..., 5)`` per-slot mask -> ``(..., 1959)`` per-entry mask, each slot repeated over its width."""
+    if slot_mask.shape[-1] != len(SLOT_ORDER):
+        raise ValueError(f"slot_mask must end in {len(SLOT_ORDER)} slots {SLOT_ORDER}, got "
+                         f"{tuple(slot_mask.shape)}")
+    widths = torch.tensor([SLOT_DIMS[s] for s in SLOT_ORDER], device=slot_mask.device)
+    return slot_mask.to(torch.bool).repeat_interleave(widths, dim=-1)  # (..., 1959)
+
+
+def video2pose_loss(pred: torch.Tensor, target: torch.Tensor, slot_mask: torch.Tensor,
+                    pad: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Mean squared error over valid entries: real frames (``~pad``) x slots marked in ``slot_mask``.
+
+    ``pred``, ``target``: (B, T, 1959) z-normalised features; ``slot_mask`` (B, T, 5) bool; ``pad`` (B, T)
+    bool. Whatever masked entries hold (even NaN) changes neither the loss nor its gradient.
+
+    Returns scalars: ``loss`` (mean over all valid entries, Eq. 14 up to a constant factor) and
+    ``mse_<slot>`` (mean over that slot's valid entries; 0 where the batch has none).
+    """
+    if pred.shape != target.shape or pred.shape[-1] != FUSED_DIM:
+        raise ValueError(f"pred and target must both be (B, T, {FUSED_DIM}), got {tuple(pred.shape)} and "
+                         f"{tuple(target.shape)}")
+    valid = expand_slot_mask(slot_mask) & ~pad.to(torch.bool)[..., None]  # (B, T, 1959)
+    zero = torch.zeros((), dtype=pred.dtype, device=pred.device)
+    sq = (torch.where(valid, pred, zero) - torch.where(valid, target, zero)) ** 2  # (B, T, 1959), 0 if masked
+    out: dict[str, torch.Tensor] = {"loss": sq.sum() / valid.sum().clamp(min=1)}
+    start = 0
+    for s in SLOT_ORDER:
+        part = slice(start, start + SLOT_DIMS[s])
+        out[f"mse_{s}"] = sq[..., part].sum() / valid[..., part].sum().clamp(min=1)
+        start = part.stop
+    return out
+
+
+# --------------------------------------------------------------------------------------------- stage 1
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Freeze a (stage-1) module in place: no parameter requires grad, eval mode; returns it.
+
+    Keep it outside the module being trained (whose ``train()`` would switch it back to training
+    mode), or call ``freeze`` again after ``train()``.
+    """
+    module.requires_grad_(False)
+    return module.eval()
+
+
+def latents_from_video(video2pose: Video2Pose, pose2gloss_encode_fn: EncodeFn, frames: torch.Tensor,
+                       pad: torch.Tensor) -> torch.Tensor:
+    """Stage-1 latents made from video alone: ``(B, T, 3, S, S)`` frames -> ``(B, T, d_latent)``.
+
+    Predicted features fill every slot of every real frame, so the slot mask handed to
+    ``pose2gloss_encode_fn(features (B, T, 1959), slot_mask (B, T, 5), pad (B, T))`` is ``~pad`` for all
+    five slots. Gradients flow back to ``video2pose``; wrap the call in ``torch.no_grad()`` to export.
+    """
+    pad = pad.to(torch.bool)
+    features = video2pose(frames, pad)                                 # (B, T, 1959)
+    slot_mask = (~pad)[..., None].expand(*pad.shape, len(SLOT_ORDER))  # (B, T, 5)
+    return pose2gloss_encode_fn(features, slot_mask, pad)              # (B, T, d_latent)
