@@ -27,12 +27,8 @@ SENTENCES = [
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def _one_thread_for_every_test(one_thread):
     """One torch thread: on a shared 2-core machine two threads can stall each other for seconds."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny_config(vocab: Vocab, **over) -> SLTConfig:

@@ -201,13 +201,6 @@ def test_encoder_weight_l1_term():
     assert ae_loss(off, x, m)["reg"].item() == 0.0
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models train faster on one thread, and much faster on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_tiny_autoencoder_learns_synthetic_poses(one_thread):

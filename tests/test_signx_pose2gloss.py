@@ -23,12 +23,6 @@ TINY = dict(vocab_size=10, d_type=8, fusion_heads=2, pad_width=48, d_latent=32, 
 SEQS = [[4, 5, 6], [7, 8], [9, 4, 7], [5, 5, 8]]
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny(seed: int = 0, **over) -> Pose2Gloss:

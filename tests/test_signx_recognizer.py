@@ -28,12 +28,6 @@ TINY = dict(gloss_vocab_size=9, input_dim=D, conv_channels=8, hidden=16, lstm_hi
             d_model=16, enc_layers=1, dec_layers=1, heads=2, ffn=32, **NO_DROPOUT)
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny(seed: int = 0, **over) -> LatentRecognizer:

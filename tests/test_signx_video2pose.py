@@ -38,14 +38,6 @@ TINY = {"image_size": 16, "patch_size": 8, "spatial_dim": 32, "spatial_layers": 
         "temporal_dim": 32, "temporal_layers": 1, "temporal_heads": 2, "ffn_mult": 2, "dropout": 0.0}
 
 
-@pytest.fixture
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def tiny(seed: int = 0, **changes) -> Video2Pose:
     return Video2Pose(Video2PoseConfig.from_dict({**TINY, **changes}), seed=seed).eval()
 
