@@ -26,6 +26,7 @@ from pipelib.models.blocks import (
     Seq2SeqTransformer,
     TransformerConfig,
     build_config,
+    check_special_ids,
     label_smoothed_cross_entropy,
 )
 from pipelib.models.decoding import beam_search, greedy_decode
@@ -91,13 +92,7 @@ class SLTConfig:
         if self.emb_activation not in ACTIVATIONS:
             raise ValueError(f"{where}.emb_activation: must be one of {list(ACTIVATIONS)}, "
                              f"got {self.emb_activation!r}")
-        for key in ("pad_id", "bos_id", "eos_id"):
-            if not 0 <= getattr(self, key) < self.vocab_size:
-                raise ValueError(f"{where}.{key}: must be a token id below vocab_size ({self.vocab_size}), "
-                                 f"got {getattr(self, key)}")
-        if len({self.pad_id, self.bos_id, self.eos_id}) != 3:
-            raise ValueError(f"{where}: pad_id, bos_id and eos_id must differ, got "
-                             f"{self.pad_id}, {self.bos_id}, {self.eos_id}")
+        check_special_ids(self, where)
 
     def transformer(self) -> TransformerConfig:
         """The encoder-decoder part of this config."""

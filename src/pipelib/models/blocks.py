@@ -324,3 +324,14 @@ class Seq2SeqTransformer(nn.Module):
             return StepOutput(logp, None if attn is None else attn[:, -1])  # attention (N, T)
 
         return step
+
+
+def check_special_ids(cfg: Any, where: str) -> None:
+    """Raise ValueError naming the key unless pad/bos/eos ids are distinct ids below ``vocab_size``."""
+    for key in ("pad_id", "bos_id", "eos_id"):
+        if not 0 <= getattr(cfg, key) < cfg.vocab_size:
+            raise ValueError(f"{where}.{key}: must be a token id below vocab_size ({cfg.vocab_size}), "
+                             f"got {getattr(cfg, key)}")
+    if len({cfg.pad_id, cfg.bos_id, cfg.eos_id}) != 3:
+        raise ValueError(f"{where}: pad_id, bos_id and eos_id must differ, got "
+                         f"{cfg.pad_id}, {cfg.bos_id}, {cfg.eos_id}")

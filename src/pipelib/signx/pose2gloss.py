@@ -56,6 +56,7 @@ from pipelib.models.blocks import (
     activation,
     build_config,
     causal_mask,
+    check_special_ids,
     label_smoothed_cross_entropy,
 )
 from pipelib.models.decoding import StepOutput, ctc_greedy_decode, greedy_decode
@@ -145,13 +146,7 @@ class Pose2GlossConfig:
             activation(self.type_activation)
         except ValueError as err:
             raise ValueError(f"{where}.type_activation: {err}") from None
-        for key in ("pad_id", "bos_id", "eos_id"):
-            if not 0 <= getattr(self, key) < self.vocab_size:
-                raise ValueError(f"{where}.{key}: must be a token id below vocab_size ({self.vocab_size}), "
-                                 f"got {getattr(self, key)}")
-        if len({self.pad_id, self.bos_id, self.eos_id}) != 3:
-            raise ValueError(f"{where}: pad_id, bos_id and eos_id must differ, got "
-                             f"{self.pad_id}, {self.bos_id}, {self.eos_id}")
+        check_special_ids(self, where)
 
     def vit(self) -> TransformerConfig:
         """Shape of the ViT layers over time."""
