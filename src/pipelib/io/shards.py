@@ -188,3 +188,18 @@ def read_failures(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
         ids = [s.decode() if isinstance(s, bytes) else s for s in h5["failures/video_id"][()]]
         rs = [s.decode() if isinstance(s, bytes) else s for s in h5["failures/reason"][()]]
     return list(zip(ids, rs, strict=True))
+
+
+def checked_extras(video: VideoArrays, shapes: Mapping[str, tuple[int, ...]],
+                   fix: str) -> dict[str, np.ndarray]:
+    """The named extras of ``video``, each checked to be (T, *shape); errors name the video and ``fix``."""
+    out = {}
+    for name, shape in shapes.items():
+        if name not in video.extras:
+            raise ValueError(f"video {video.video_id}: the shard has no extra {name!r}; {fix}")
+        arr = np.asarray(video.extras[name])
+        if arr.shape != (video.n_frames, *shape):
+            raise ValueError(f"video {video.video_id}: extra {name!r} has shape {arr.shape}, "
+                             f"expected {(video.n_frames, *shape)}")
+        out[name] = arr
+    return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipelib.estimators.landmarks import N_FACE, N_HAND, N_POSE, POSE
+from pipelib.io import shards
 from pipelib.io.shards import VideoArrays
 from pipelib.skeletons.layout import (
     BODY,
@@ -34,18 +35,9 @@ _PM_POSE, _PM_FACE, _PM_LEFT, _PM_RIGHT = 0, 1, 2, 3
 
 
 def _checked(video: VideoArrays) -> tuple[dict[str, np.ndarray], tuple[int, int]]:
-    vid, t = video.video_id, video.n_frames
-    arrays = {}
-    for name, shape in _SHAPES.items():
-        if name not in video.extras:
-            raise ValueError(
-                f"video {vid}: the MediaPipe shard has no extra {name!r}; skeletons need a shard written "
-                f"by the mediapipe slot with backend mediapipe_holistic"
-            )
-        arr = np.asarray(video.extras[name])
-        if arr.shape != (t, *shape):
-            raise ValueError(f"video {vid}: extra {name!r} has shape {arr.shape}, expected {(t, *shape)}")
-        arrays[name] = arr
+    vid = video.video_id
+    arrays = shards.checked_extras(video, _SHAPES, "skeletons need a MediaPipe shard written by the "
+                                   "mediapipe slot with backend mediapipe_holistic")
     size = video.attrs.get("image_size")
     if size is None or len(size) != 2 or int(size[0]) <= 0 or int(size[1]) <= 0:
         raise ValueError(

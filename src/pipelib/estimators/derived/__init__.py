@@ -18,6 +18,7 @@ import numpy as np
 from pipelib.estimators.base import DerivedEstimator
 from pipelib.estimators.grids import GRID
 from pipelib.estimators.landmarks import N_FACE, N_HAND, N_POSE
+from pipelib.io import shards
 
 _EXTRA_SHAPES: dict[str, tuple[int, ...]] = {
     "pose": (N_POSE, 4),
@@ -71,19 +72,9 @@ def holistic_arrays(video: Any, need_image_size: bool = True,
     ``need_segmentation`` also when poses were found but the segmentation is zero in every frame
     (extraction ran with segmentation disabled).
     """
-    vid = getattr(video, "video_id", "?")
-    t = len(video.mask)
-    arrays: dict[str, np.ndarray] = {}
-    for name, shape in _EXTRA_SHAPES.items():
-        if name not in video.extras:
-            raise ValueError(
-                f"video {vid}: the MediaPipe shard has no extra {name!r}; re-extract the mediapipe slot "
-                f"with backend mediapipe_holistic (enable_segmentation true) before derived backends"
-            )
-        arr = np.asarray(video.extras[name])
-        if arr.shape != (t, *shape):
-            raise ValueError(f"video {vid}: extra {name!r} has shape {arr.shape}, expected {(t, *shape)}")
-        arrays[name] = arr
+    vid = video.video_id
+    arrays = shards.checked_extras(video, _EXTRA_SHAPES, "re-extract the mediapipe slot with backend "
+                                   "mediapipe_holistic (enable_segmentation true) before derived backends")
     size = video.attrs.get("image_size") if getattr(video, "attrs", None) else None
     if size is not None:
         size = (int(size[0]), int(size[1]))
