@@ -31,6 +31,7 @@ from pipelib.training.checkpoint import (
     read_checkpoint,
     save_checkpoint,
 )
+from pipelib.training.topk import rank_key
 
 log = logging.getLogger("pipelib.training")
 MODES = ("min", "max")
@@ -65,13 +66,16 @@ def checkpoint_metric(state: Mapping[str, Any], metric: str, path: str | os.Path
 
 def rank_checkpoints(paths: Sequence[str | os.PathLike[str]], metric: str,
                      mode: str = "min") -> list[tuple[Path, float]]:
-    """(path, metric value) of every checkpoint, best first; ties keep the order of ``paths``."""
+    """(path, metric value) of every checkpoint, best first; ties go to the earlier epoch, then to the
+    order of ``paths`` (the trainer's ``keep_top_k`` ranking, :func:`pipelib.training.topk.rank_key`)."""
     if mode not in MODES:
         raise ValueError(f"averaging mode must be one of {list(MODES)}, got {mode!r}")
-    scored = [(Path(p), checkpoint_metric(read_checkpoint(p), metric, p)) for p in paths]
-    sign = 1.0 if mode == "min" else -1.0
-    order = sorted(range(len(scored)), key=lambda i: (sign * scored[i][1], i))
-    return [scored[i] for i in order]
+    scored = []
+    for p in paths:  # one checkpoint in memory at a time
+        state = read_checkpoint(p)
+        scored.append((Path(p), checkpoint_metric(state, metric, p), int(state["epoch"])))
+    order = sorted(range(len(scored)), key=lambda i: (*rank_key(scored[i][1], scored[i][2], mode), i))
+    return [(path, value) for path, value, _ in (scored[i] for i in order)]
 
 
 def _check_same_layout(ref: Mapping[str, torch.Tensor], other: Mapping[str, torch.Tensor],

@@ -13,7 +13,15 @@ from typing import Any
 MODES = ("min", "max")
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "adamw")
-SCHEDULERS = ("none", "plateau")
+SCHEDULERS = ("none", "plateau", "cosine", "noam")
+PER_STEP = ("cosine", "noam")
+_PLATEAU_KEYS = frozenset({"factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr"})
+SCHEDULER_KEYS = {  # keys each schedule reads (besides name); ``none`` accepts any, reads none
+    "plateau": _PLATEAU_KEYS,
+    "cosine": frozenset({"warmup_steps", "total_steps", "min_lr"}),
+    "noam": frozenset({"d_model", "warmup_steps", "factor"}),
+}
+SCHEDULER_REQUIRED = {"cosine": ("total_steps",), "noam": ("d_model", "warmup_steps")}
 
 
 def _check_keys(cls: type, d: dict[str, Any], where: str) -> None:
@@ -88,9 +96,22 @@ class OptimizerConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """ReduceLROnPlateau on the monitored dev metric (``name: plateau``), or a constant lr (``none``).
+    """Learning-rate schedule (``name``): ``none`` (constant lr), ``plateau``, ``cosine`` or ``noam``.
 
-    ``patience`` counts epochs without improvement (beyond ``threshold``) before lr *= ``factor``.
+    - ``plateau``: ReduceLROnPlateau on the monitored dev metric, stepped once per epoch; after
+      ``patience`` epochs without improvement (beyond ``threshold``, ``threshold_mode`` rel/abs) and
+      ``cooldown``, lr *= ``factor`` (in (0, 1)), never below ``min_lr``.
+    - ``cosine``: stepped after every optimizer step; linear warm-up from 0 to ``optimizer.lr`` over
+      ``warmup_steps`` steps (0: none), then cosine decay to ``min_lr`` (< optimizer.lr) reached at
+      ``total_steps`` (required, > warmup_steps; optimizer steps, i.e. batches x epochs), constant after.
+    - ``noam``: stepped after every optimizer step; lr = ``factor`` * ``d_model``^-0.5 *
+      min(step^-0.5, step * ``warmup_steps``^-1.5) (step = 1, 2, ...), replacing optimizer.lr;
+      ``d_model`` and ``warmup_steps`` (>= 1) are required; ``factor`` (> 0) defaults to 1.0 when
+      built with ``TrainConfig.from_dict`` (the 0.5 field default is plateau's).
+
+    Keys that the chosen schedule does not use are refused unless they hold the field default
+    (any key goes with ``none``). See
+    :mod:`pipelib.training.schedules`.
     """
 
     name: str = "none"
@@ -100,11 +121,57 @@ class SchedulerConfig:
     threshold_mode: str = "rel"
     cooldown: int = 0
     min_lr: float = 0.0
+    warmup_steps: int = 0
+    total_steps: int | None = None
+    d_model: int | None = None
+
+    @property
+    def per_step(self) -> bool:
+        """True for schedules stepped after every optimizer step (cosine, noam), not per epoch."""
+        return self.name in PER_STEP
+
+    @staticmethod
+    def fill_and_check(d: dict[str, Any], where: str) -> dict[str, Any]:
+        """``d`` with the named schedule's own defaults (noam: ``factor`` 1.0); refuses a key the
+        schedule does not use unless it holds the field default (so ``to_dict`` output reads back),
+        and a key the schedule requires but cannot default."""
+        d = dict(d)
+        name = d.get("name", "none")
+        if name not in SCHEDULER_KEYS:
+            return d  # validate() names a bad schedule; ``none`` reads no key
+        defaults = {f.name: f.default for f in fields(SchedulerConfig)}
+        for key, value in d.items():
+            if key != "name" and key not in SCHEDULER_KEYS[name] and value != defaults[key]:
+                raise _err(where, key, f"is not used by the {name!r} schedule; remove it (it uses "
+                                       f"{sorted(SCHEDULER_KEYS[name])})")
+        if name == "noam":
+            d.setdefault("factor", 1.0)
+        for key in SCHEDULER_REQUIRED.get(name, ()):
+            if d.get(key) is None:
+                raise _err(where, key, f"is required by the {name!r} schedule; set it")
+        return d
 
     def validate(self, where: str) -> None:
         """Raise ValueError naming the key when a value cannot work."""
         if self.name not in SCHEDULERS:
             raise _err(where, "name", f"must be one of {list(SCHEDULERS)}, got {self.name!r}")
+        if self.min_lr < 0:
+            raise _err(where, "min_lr", f"must be >= 0, got {self.min_lr}")
+        if self.name == "cosine":
+            if int(self.warmup_steps) < 0:
+                raise _err(where, "warmup_steps", f"must be >= 0, got {self.warmup_steps}")
+            if self.total_steps is None or int(self.total_steps) <= int(self.warmup_steps):
+                raise _err(where, "total_steps", f"must be an integer > warmup_steps ({self.warmup_steps}) "
+                                                 f"for the cosine schedule, got {self.total_steps}")
+            return
+        if self.name == "noam":
+            if self.d_model is None or int(self.d_model) < 1:
+                raise _err(where, "d_model", f"must be an integer >= 1 for noam, got {self.d_model}")
+            if int(self.warmup_steps) < 1:
+                raise _err(where, "warmup_steps", f"must be >= 1 for noam, got {self.warmup_steps}")
+            if not (self.factor > 0 and math.isfinite(self.factor)):
+                raise _err(where, "factor", f"must be > 0 for the noam schedule, got {self.factor}")
+            return
         if not 0 < self.factor < 1:
             raise _err(where, "factor", f"must be in (0, 1), got {self.factor}")
         for key in ("patience", "cooldown"):
@@ -114,8 +181,6 @@ class SchedulerConfig:
             raise _err(where, "threshold", f"must be >= 0, got {self.threshold}")
         if self.threshold_mode not in ("rel", "abs"):
             raise _err(where, "threshold_mode", f"must be 'rel' or 'abs', got {self.threshold_mode!r}")
-        if self.min_lr < 0:
-            raise _err(where, "min_lr", f"must be >= 0, got {self.min_lr}")
 
 
 @dataclass(frozen=True)
@@ -172,6 +237,12 @@ class TrainConfig:
     scheduler all follow it. ``grad_clip`` is a maximum global L2 gradient norm (null: no clipping).
     ``init_from`` is a checkpoint whose model weights initialise a fresh run (phase 2 from phase 1);
     it is ignored when the run resumes from its own last.pt.
+    ``keep_top_k`` (>= 0; 0 = off) keeps ``epochNNN.pt`` checkpoints of the ``k`` epochs with the best
+    monitored dev metric (ties: the earlier epoch wins) for checkpoint averaging
+    (:func:`pipelib.training.averaging.average_checkpoints` over ``FitResult.top_k_paths``); they hold
+    the model weights, config and history but no optimizer or scheduler state.
+    ``scheduler`` picks ``none``, ``plateau`` (per epoch), ``cosine`` or ``noam`` (per optimizer step);
+    see :class:`SchedulerConfig`.
     """
 
     seed: int = 0
@@ -182,6 +253,7 @@ class TrainConfig:
     monitor: str = "loss"
     mode: str = "min"
     init_from: str | None = None
+    keep_top_k: int = 0
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
@@ -203,7 +275,10 @@ class TrainConfig:
             if not isinstance(sub, dict):
                 raise _err(where, key, f"must be a mapping, got {type(sub).__name__}")
             _check_keys(sub_cls, sub, f"{where}.{key}")
-            d[key] = sub_cls(**_coerce(sub_cls, sub, f"{where}.{key}"))
+            sub = _coerce(sub_cls, sub, f"{where}.{key}")
+            if sub_cls is SchedulerConfig:
+                sub = SchedulerConfig.fill_and_check(sub, f"{where}.{key}")
+            d[key] = sub_cls(**sub)
         cfg = cls(**d)
         cfg.validate(where)
         return cfg
@@ -224,8 +299,13 @@ class TrainConfig:
             raise _err(where, "monitor", "must name a key returned by the evaluation function")
         if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
             raise _err(where, "grad_clip", f"must be a positive number or null, got {self.grad_clip}")
+        if int(self.keep_top_k) < 0:
+            raise _err(where, "keep_top_k", f"must be >= 0 (0 = off), got {self.keep_top_k}")
         self.optimizer.validate(f"{where}.optimizer")
         self.scheduler.validate(f"{where}.scheduler")
+        if self.scheduler.name == "cosine" and not self.scheduler.min_lr < self.optimizer.lr:
+            raise _err(f"{where}.scheduler", "min_lr", f"must be below optimizer.lr ({self.optimizer.lr}) "
+                                                       f"for cosine, got {self.scheduler.min_lr}")
         self.early_stopping.validate(f"{where}.early_stopping")
         self.tracking.validate(f"{where}.tracking")
 

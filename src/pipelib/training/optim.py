@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import torch
 
 from pipelib.training.config import OptimizerConfig, SchedulerConfig
+from pipelib.training.schedules import step_scheduler
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig) -> torch.optim.Optimizer:
@@ -19,10 +20,15 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimizerConfig) 
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: SchedulerConfig,
-                    mode: str) -> torch.optim.lr_scheduler.ReduceLROnPlateau | None:
-    """ReduceLROnPlateau stepped on the dev metric (``mode`` min/max), or None for ``name: none``."""
+                    mode: str) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """ReduceLROnPlateau stepped per epoch on the dev metric (``mode`` min/max), a LambdaLR stepped per
+    optimizer step (``cosine``, ``noam``; see ``cfg.per_step``), or None for ``name: none``."""
     if cfg.name == "none":
         return None
+    if cfg.per_step:
+        return step_scheduler(optimizer, cfg.name, warmup_steps=cfg.warmup_steps,
+                              total_steps=cfg.total_steps or 0, min_lr=cfg.min_lr, d_model=cfg.d_model or 0,
+                              factor=cfg.factor)
     return torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode=mode, factor=cfg.factor, patience=cfg.patience, threshold=cfg.threshold,
         threshold_mode=cfg.threshold_mode, cooldown=cfg.cooldown, min_lr=cfg.min_lr,

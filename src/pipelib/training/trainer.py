@@ -4,7 +4,9 @@ Run directory layout::
 
     last.pt        checkpoint after the latest completed epoch (resume point)
     best.pt        checkpoint of the epoch with the best monitored dev metric
-    history.csv    one row per epoch: epoch, lr (used in the epoch), train/<key> (means over the
+    epochNNN.pt    with ``keep_top_k`` > 0: the k epochs with the best dev metric (ties: earlier epoch),
+                   model weights + config + history, no optimizer state; others are deleted
+    history.csv    one row per epoch: epoch, lr (at the start of the epoch), train/<key> (means over the
                    epoch's steps; train/grad_norm = mean global L2 norm before clipping, when
                    grad_clip is set), dev/<key>, seconds
     config.json    the config that made the run
@@ -13,10 +15,13 @@ Run directory layout::
 A job restarted after a kill or a SLURM requeue finds ``last.pt`` and continues after its epoch.
 Random state is captured at the end of every epoch and put back at the start of the next one,
 in straight and resumed runs alike, so both produce the same weights (bit-identical on CPU).
+Per-step schedules (cosine, noam) step after every optimizer step, plateau once per epoch; the
+scheduler state travels in the checkpoints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -44,6 +49,7 @@ from pipelib.training.early_stopping import EarlyStopping, improved
 from pipelib.training.history import write_history
 from pipelib.training.optim import build_optimizer, build_scheduler, current_lr
 from pipelib.training.seeding import capture_rng, deterministic_algorithms, restore_rng, seed_everything
+from pipelib.training.topk import epoch_files, epoch_path, prune_epoch_files, top_k_epochs
 from pipelib.training.tracking import Tracker, flatten_params, make_tracker
 
 log = logging.getLogger("pipelib.training")
@@ -52,13 +58,16 @@ TrainStep = Callable[[torch.nn.Module, Any], Mapping[str, torch.Tensor]]
 EvalFn = Callable[[torch.nn.Module], Mapping[str, float]]
 TrainBatches = Callable[[int], Iterable[Any]]
 
-# Train-config keys that may change between a run and its resumption.
+# Train-config keys that may change between a run and its resumption. keep_top_k is not one: epochs
+# already dropped could not be brought back, and a larger k would silently average fewer checkpoints.
 RESUME_FREE_KEYS = ("train.epochs", "train.device", "train.tracking")
 
 
 @dataclass
 class FitResult:
-    """Where the checkpoints are and what happened; ``history`` has one dict per completed epoch."""
+    """Where the checkpoints are and what happened; ``history`` has one dict per completed epoch.
+
+    ``top_k_paths``: the kept ``epochNNN.pt`` files (``keep_top_k``), best first; empty when off."""
 
     best_path: Path
     last_path: Path
@@ -67,6 +76,7 @@ class FitResult:
     best_epoch: int
     stopped_early: bool
     resumed_from_epoch: int = 0  # 0 for a fresh run
+    top_k_paths: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +127,7 @@ def fit(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_ba
         else:
             state = _start_fresh(model, cfg)
         resumed_from = state.epoch
+        _sync_top_k(run_dir, cfg, state)
         write_text_atomic(run_dir / "config.json", config_text + "\n")
 
         tracker = tracker if tracker is not None else make_tracker(cfg.tracking, run_dir)
@@ -156,9 +167,27 @@ def fit(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_ba
                 log.warning("could not mark the tracking run %s: %s", status, err)  # keep the real error
 
     assert state.best_metric is not None and state.best_epoch is not None
+    top_k = [epoch_path(run_dir, e) for e in _top_k(cfg, state)]
     return FitResult(best_path=best_path, last_path=last_path, history=state.history,
                      best_metric=state.best_metric, best_epoch=state.best_epoch,
-                     stopped_early=state.stopped_early, resumed_from_epoch=resumed_from)
+                     stopped_early=state.stopped_early, resumed_from_epoch=resumed_from, top_k_paths=top_k)
+
+
+def _top_k(cfg: TrainConfig, state: _State) -> list[int]:
+    """Epochs whose checkpoints are kept (``cfg.keep_top_k`` best by the dev metric), best first."""
+    return top_k_epochs(state.history, f"dev/{cfg.monitor}", cfg.mode, cfg.keep_top_k)
+
+
+def _sync_top_k(run_dir: Path, cfg: TrainConfig, state: _State) -> None:
+    """At start-up: delete epoch checkpoints outside the top k of the completed epochs (all of them in
+    a fresh run; epochs after last.pt from a job killed mid-save) and check the kept ones exist."""
+    keep = _top_k(cfg, state)
+    prune_epoch_files(run_dir, keep)
+    missing = [str(epoch_path(run_dir, e)) for e in keep if e not in epoch_files(run_dir)]
+    if missing:
+        raise CheckpointError(f"{run_dir} lacks the top-{cfg.keep_top_k} epoch checkpoints {missing} that "
+                              f"its last.pt ranks among the best; they cannot be re-created. Use a new run "
+                              f"directory or delete {run_dir / 'last.pt'} to start over")
 
 
 def _start_fresh(model: torch.nn.Module, cfg: TrainConfig) -> _State:
@@ -177,10 +206,13 @@ def _resume(path: Path, config: dict[str, Any], model: torch.nn.Module, optimize
             scheduler: Any, stopper: EarlyStopping) -> _State:
     """Load every piece of training state from ``path`` after checking it belongs to this config."""
     ckpt = read_checkpoint(path)
+    old = dict(ckpt["config"])
+    with contextlib.suppress(TypeError, ValueError):  # keys added to TrainConfig since count at defaults
+        old["train"] = TrainConfig.from_dict(old.get("train")).to_dict()
     if ckpt["model_class"] != model_class_name(model):
         raise CheckpointError(f"{path} holds a {ckpt['model_class']}, not a {model_class_name(model)}; "
                               f"use a new run directory or delete {path} to start over")
-    changed = [k for k in _diff_keys(ckpt["config"], config) if not k.startswith(RESUME_FREE_KEYS)]
+    changed = [k for k in _diff_keys(old, config) if not k.startswith(RESUME_FREE_KEYS)]
     if changed:
         raise CheckpointError(
             f"{path} was made with a different config (changed: {', '.join(changed)}); a run resumes "
@@ -207,10 +239,12 @@ def _run_epochs(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, 
             restore_rng(state.rng)
         started = time.monotonic()
         lr = current_lr(optimizer)
-        train = _train_epoch(model, train_step, train_batches(epoch), optimizer, cfg.grad_clip, device, epoch)
+        per_step = scheduler if cfg.scheduler.per_step else None
+        train = _train_epoch(model, train_step, train_batches(epoch), optimizer, per_step, cfg.grad_clip,
+                             device, epoch)
         dev = _evaluate(model, eval_fn, cfg.monitor, epoch)
         value = dev[cfg.monitor]
-        if scheduler is not None:
+        if scheduler is not None and per_step is None:
             scheduler.step(value)
         stop = stopper.step(value)
         is_best = improved(value, state.best_metric, cfg.mode)
@@ -222,7 +256,9 @@ def _run_epochs(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, 
         state.epoch, state.stopped_early = epoch, stop
         state.rng = capture_rng()
         state.meta["stopped_early"] = stop
-        _save(run_dir, model, config, optimizer, scheduler, stopper, state, is_best)
+        keep = _top_k(cfg, state)
+        _save(run_dir, model, config, optimizer, scheduler, stopper, state, is_best, epoch in keep)
+        prune_epoch_files(run_dir, keep)  # after last.pt: a kill before this leaves files a resume prunes
         write_history(run_dir / "history.csv", state.history)
         tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch)
         log.info("epoch %d/%d %s lr=%.3g best %s=%.6g (epoch %d)%s %.1fs", epoch, cfg.epochs,
@@ -235,9 +271,11 @@ def _run_epochs(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, 
 
 
 def _train_epoch(model: torch.nn.Module, train_step: TrainStep, batches: Iterable[Any],
-                 optimizer: torch.optim.Optimizer, grad_clip: float | None, device: torch.device,
-                 epoch: int) -> dict[str, float]:
-    """One pass over ``batches``; returns the mean of each ``train_step`` output (and grad_norm)."""
+                 optimizer: torch.optim.Optimizer, step_scheduler: Any, grad_clip: float | None,
+                 device: torch.device, epoch: int) -> dict[str, float]:
+    """One pass over ``batches``; returns the mean of each ``train_step`` output (and grad_norm).
+
+    ``step_scheduler`` (per-step lr schedule or None) is stepped after every optimizer step."""
     model.train()
     sums: dict[str, torch.Tensor] = {}
     steps = 0
@@ -252,6 +290,8 @@ def _train_epoch(model: torch.nn.Module, train_step: TrainStep, batches: Iterabl
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip) if grad_clip else None
         optimizer.step()
+        if step_scheduler is not None:
+            step_scheduler.step()
         for key, value in out.items():
             value = value.detach().float() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
             sums[key] = sums.get(key, 0) + value
@@ -286,11 +326,14 @@ def _evaluate(model: torch.nn.Module, eval_fn: EvalFn, monitor: str, epoch: int)
 
 
 def _save(run_dir: Path, model: torch.nn.Module, config: dict[str, Any], optimizer: torch.optim.Optimizer,
-          scheduler: Any, stopper: EarlyStopping, state: _State, is_best: bool) -> None:
-    """Write best.pt (when improved) then last.pt, both complete training states."""
+          scheduler: Any, stopper: EarlyStopping, state: _State, is_best: bool, keep_epoch: bool) -> None:
+    """Write epochNNN.pt (when among the top k; weights only), best.pt (when improved), then last.pt."""
     kwargs = dict(epoch=state.epoch, optimizer=optimizer, scheduler=scheduler, early_stopping=stopper,
                   best_metric=state.best_metric, best_epoch=state.best_epoch, rng=state.rng,
                   history=state.history, meta=state.meta)
+    if keep_epoch:
+        save_checkpoint(epoch_path(run_dir, state.epoch), model, config,
+                        **{**kwargs, "optimizer": None, "scheduler": None, "early_stopping": None})
     if is_best:
         save_checkpoint(run_dir / "best.pt", model, config, **kwargs)
     save_checkpoint(run_dir / "last.pt", model, config, **kwargs)
