@@ -1,0 +1,76 @@
+"""How close Video2Pose's features, and the stage-1 latents made from them, come to the estimator-made
+ones on the test split (``pipelib.signx.closeness``): one CSV row + ``<csv>.prov.json``.
+
+Each test video (with pixels and fused features) is run whole, every ``frame_stride``-th frame (the
+section's, else the one Video2Pose was trained with), on the section's ``device`` or ``train.device``
+(auto: CUDA when present); the section may be ``signx.closeness`` or ``signx.video2pose``. Feature
+metrics count the valid slots of valid frames; latent metrics compare Pose2Gloss latents of the
+video-made features (``latents_from_video``: every slot marked valid) with those of the fused features,
+over every frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import torch
+
+from pipelib import provenance
+from pipelib.io.atomic import atomic_path, write_text_atomic
+from pipelib.signx.closeness import FeatureCloseness, LatentCloseness, closeness_row
+from pipelib.signx.data import FusedCorpus, split_rows
+from pipelib.signx.train_pose2gloss import load_pose2gloss
+from pipelib.signx.train_video2pose import load_pair, load_video2pose, pixel_rows
+from pipelib.signx.video2pose import latents_from_video
+from pipelib.training.checkpoint import read_checkpoint
+from pipelib.training.device import resolve_device
+
+log = logging.getLogger("pipelib.signx")
+
+
+@torch.no_grad()
+def evaluate_closeness(manifest: str | os.PathLike[str], fused_shards: Sequence[str | os.PathLike[str]],
+                       pose2gloss_ckpt: str | os.PathLike[str], video2pose_ckpt: str | os.PathLike[str],
+                       out_csv: str | os.PathLike[str], section: Mapping[str, Any], *,
+                       dataset: str = "", split: str = "test") -> pd.DataFrame:
+    """Closeness over ``split``; writes ``out_csv`` and its provenance sidecar; returns the one-row table."""
+    sec = dict(section or {})
+    device = resolve_device(str(sec.get("device", dict(sec.get("train") or {}).get("device", "auto"))),
+                            "signx.closeness.device")
+    stage1, _ = load_pose2gloss(pose2gloss_ckpt)
+    video2pose = load_video2pose(video2pose_ckpt)
+    stage1.to(device)
+    video2pose.to(device)
+    trained = dict(read_checkpoint(video2pose_ckpt)["config"]["model"].get("section") or {})
+    stride = int(sec.get("frame_stride") or trained.get("frame_stride") or 1)
+    feats, lats = FeatureCloseness(), LatentCloseness()
+    with FusedCorpus(fused_shards) as corpus:
+        rows = pixel_rows(split_rows(manifest, split), corpus, f"closeness {split} split")
+        for _, row in rows.iterrows():
+            pair = load_pair(row, corpus, video2pose.config.image_size, stride)
+            frames = torch.from_numpy(pair.frames)[None].to(device)            # (1, T, 3, S, S)
+            pad = torch.zeros(1, len(pair.frames), dtype=torch.bool, device=device)  # (1, T)
+            pred = video2pose(frames, pad)                                     # (1, T, 1959)
+            feats.add(pred[0], pair.features, pair.slot_mask, pair.mask)
+            z_video = latents_from_video(video2pose, stage1.encode, frames, pad)  # (1, T, d_latent)
+            z_pose = stage1.encode(torch.from_numpy(pair.features)[None].to(device),
+                                   torch.from_numpy(pair.slot_mask)[None].to(device), pad)  # (1, T, d_latent)
+            lats.add(z_video[0], z_pose[0])
+    if not len(rows):
+        log.warning("closeness: no %s video has frames and fused features; the row holds NaN", split)
+    table = closeness_row(feats.result(), lats.result(), dataset=dataset, split=split, videos=len(rows))
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False)
+    prov = provenance.collect(sec,
+                              inputs=[manifest, *fused_shards, pose2gloss_ckpt, video2pose_ckpt])
+    write_text_atomic(provenance.sidecar_path(out_csv), json.dumps(prov, indent=2, default=str) + "\n")
+    log.info("closeness (%s, %d videos): feature mse %.4f cos %.3f, latent mse %.4f cos %.3f", split,
+             len(rows), table["mse"].iloc[0], table["cos"].iloc[0], table["latent_mse"].iloc[0],
+             table["latent_cos"].iloc[0])
+    return table
+
