@@ -1,0 +1,212 @@
+"""``results/<ds>/efficiency.csv``: recognition speed from precomputed latents vs from pixels (SignX Table 8).
+
+Both paths run in one process, on the same videos, device and thread count, one video at a time
+(batch 1, as a recogniser serving videos), each after ``warmup`` untimed passes over the first video:
+
+- ``latents``: pruned latents read beforehand from the latent shards -> recogniser decoding
+- ``pixels``: frames decoded and resized beforehand -> Video2Pose -> Pose2Gloss encoder
+  (``pipelib.signx.video2pose.latents_from_video``) -> pruning mask -> the same recogniser decoding
+
+Reading the HDF5 latents and decoding the video files are outside the timed region of both paths, so
+the ratio is the compute saved by recognising in latent space. ``head`` picks the output: ``decoder``
+(beam search with the attention-entropy penalty, settings from the recogniser checkpoint, i.e.
+``signx.recognizer.decoding``) or ``ctc`` (CTC greedy on the encoder).
+
+Columns: ``path`` (latents | pixels), ``pipeline`` (what was timed), ``videos``, ``frames`` (input
+frames processed per pass), ``repeats``, ``seconds`` (timed wall-clock, all repeats), ``fps`` (frames
+x repeats / seconds), ``speedup`` (fps / the pixels row's fps), ``WER`` (of that path's glosses against
+the references, for ``target: gloss``; NaN otherwise), ``decoding``, ``device``, ``threads`` (torch
+intra-op threads), ``torch``. This table is a measurement: seconds, fps and speedup change from run to
+run and machine to machine (the provenance sidecar says so, with the host).
+
+Config section ``signx.efficiency``::
+
+    split: test            # videos timed
+    max_videos: 8          # first N videos of the split that have latents and pixels (null: all)
+    warmup: 1              # untimed passes over the first video, per path
+    repeats: 1             # timed passes over all videos, per path
+    device: cpu            # cpu | cuda | auto
+    threads: null          # torch.set_num_threads for the measurement (null: leave as is)
+    target: gloss          # which recogniser of `checkpoints` is timed
+    head: decoder          # decoder | ctc
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import torch
+
+from pipelib import provenance
+from pipelib.datasets.manifest import read_manifest
+from pipelib.evaluation.metrics import wer
+from pipelib.io.atomic import atomic_path, write_text_atomic
+from pipelib.signx.frames_input import entry_frames
+from pipelib.signx.latent_data import read_pruned_latents
+from pipelib.signx.pruning import PruningMask
+from pipelib.signx.recognition import decoding_options
+from pipelib.signx.train_pose2gloss import load_pose2gloss
+from pipelib.signx.train_recognizer import LoadedRecognizer, check_section, load_recognizer
+from pipelib.signx.train_video2pose import load_video2pose
+from pipelib.signx.video2pose import latents_from_video
+from pipelib.training.device import resolve_device
+
+log = logging.getLogger("pipelib.signx")
+SECTION = "signx.efficiency"
+SECTION_KEYS = ("split", "max_videos", "warmup", "repeats", "device", "threads", "target", "head")
+PIXEL_MEDIA = ("frames", "video")
+COLUMNS = ["path", "pipeline", "videos", "frames", "repeats", "seconds", "fps", "speedup", "WER", "decoding",
+           "device", "threads", "torch"]
+PIPELINES = {"latents": "latents -> recogniser",
+             "pixels": "frames -> Video2Pose -> Pose2Gloss encoder -> pruning -> recogniser"}
+
+
+def _options(section: Mapping[str, Any]) -> dict[str, Any]:
+    d = check_section(section, SECTION_KEYS, SECTION)
+    opts = {"split": str(d.get("split", "test")), "max_videos": d.get("max_videos", 8),
+            "warmup": int(d.get("warmup", 1)), "repeats": int(d.get("repeats", 1)),
+            "device": str(d.get("device", "cpu")), "threads": d.get("threads"),
+            "target": str(d.get("target", "gloss")), "head": str(d.get("head", "decoder"))}
+    if opts["head"] not in ("decoder", "ctc"):
+        raise ValueError(f"{SECTION}.head: must be decoder or ctc, got {opts['head']!r}")
+    if opts["warmup"] < 0 or opts["repeats"] < 1:
+        raise ValueError(f"{SECTION}: warmup must be >= 0 and repeats >= 1, got {opts['warmup']}, "
+                         f"{opts['repeats']}")
+    if opts["max_videos"] is not None and int(opts["max_videos"]) < 1:
+        raise ValueError(f"{SECTION}.max_videos: must be >= 1 or null (all), got {opts['max_videos']}")
+    if opts["threads"] is not None and int(opts["threads"]) < 1:
+        raise ValueError(f"{SECTION}.threads: must be >= 1 or null, got {opts['threads']}")
+    return opts
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _recognise(rec: LoadedRecognizer, latents: torch.Tensor, how: str, opts: Mapping[str, Any]) -> list[int]:
+    """Output ids of one video's pruned latents (1, T, D)."""
+    pad = torch.zeros(latents.shape[:2], dtype=torch.bool, device=latents.device)
+    if how == "ctc":
+        return rec.model.recognise_glosses(latents, pad, beam=1)[0]
+    return rec.model.generate(latents, pad, beam=opts["beam"], entropy_weight=opts["entropy_weight"],
+                              alpha=opts["alpha"], max_len=opts["max_len"])[0]
+
+
+def time_path(run: Callable[[Any], list[int]], inputs: Sequence[Any], warmup: int, repeats: int,
+              device: torch.device) -> tuple[float, list[list[int]]]:
+    """Seconds of ``repeats`` timed passes of ``run`` over ``inputs`` (after ``warmup`` untimed calls on
+    the first input), and the outputs of the last pass."""
+    with torch.inference_mode():
+        for _ in range(warmup):
+            run(inputs[0])
+        _sync(device)
+        outputs: list[list[int]] = []
+        start = time.perf_counter()
+        for _ in range(repeats):
+            outputs = [run(x) for x in inputs]
+        _sync(device)
+        return time.perf_counter() - start, outputs
+
+
+def efficiency_table(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
+                     pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
+                     pose2gloss_ckpt: str | os.PathLike[str], video2pose_ckpt: str | os.PathLike[str],
+                     section: Mapping[str, Any]) -> pd.DataFrame:
+    """Measure both paths on the same videos; rows ``latents`` and ``pixels`` (``COLUMNS``)."""
+    opts = _options(section)
+    if opts["target"] not in checkpoints:
+        raise ValueError(f"{SECTION}.target is {opts['target']!r} but only recognisers for "
+                         f"{sorted(checkpoints)} were given")
+    device = resolve_device(opts["device"], f"{SECTION}.device")
+    if opts["threads"] is not None:
+        torch.set_num_threads(int(opts["threads"]))
+    mask = PruningMask.load(pruning_json)
+    rec = load_recognizer(checkpoints[opts["target"]], map_location=device)
+    rec.model.to(device).eval()
+    video2pose = load_video2pose(video2pose_ckpt).to(device).eval()
+    pose2gloss, _ = load_pose2gloss(pose2gloss_ckpt)
+    pose2gloss = pose2gloss.to(device).eval()
+    if pose2gloss.cfg.d_latent != mask.dim:
+        raise ValueError(f"{pose2gloss_ckpt} makes {pose2gloss.cfg.d_latent}-d latents but {pruning_json} "
+                         f"was fitted on {mask.dim}; use the Pose2Gloss checkpoint the latents came from")
+
+    frame = read_manifest(manifest)
+    rows = frame[(frame["split"] == opts["split"]) & frame["media"].isin(PIXEL_MEDIA)]
+    latents = read_pruned_latents(latent_shards, rows["id"], mask, f"efficiency {opts['split']}")
+    rows = rows[rows["id"].isin(latents)]
+    if opts["max_videos"] is not None:
+        rows = rows.head(int(opts["max_videos"]))
+    if rows.empty:
+        raise ValueError(f"{SECTION}.split: no {opts['split']!r} video has both pixels (media frames/video) "
+                         "and latents; pick a split with videos")
+    size = video2pose.config.image_size
+    pixel_in = [torch.from_numpy(entry_frames(r, size))[None].to(device)   # (1, T, 3, S, S)
+                for r in rows.to_dict("records")]
+    latent_in = [torch.from_numpy(latents[v])[None].to(device) for v in rows["id"]]  # (1, T, D)
+    dec = decoding_options({}, rec)
+    how = opts["head"]
+    keep = torch.as_tensor(mask.kept_indices, device=device)
+
+    def from_latents(x: torch.Tensor) -> list[int]:
+        return _recognise(rec, x, how, dec)
+
+    def from_pixels(frames: torch.Tensor) -> list[int]:
+        pad = torch.zeros(frames.shape[:2], dtype=torch.bool, device=device)  # (1, T)
+        z = latents_from_video(video2pose, pose2gloss.encode, frames, pad)     # (1, T, d_latent)
+        return _recognise(rec, z.index_select(-1, keep), how, dec)             # (1, T, kept_width)
+
+    refs = [str(g) for g in rows["gloss"].fillna("")]
+    vocab = rec.gloss_vocab if how == "ctc" else rec.output_vocab
+    scores_wer = (how == "ctc" or rec.target == "gloss") and all(r.strip() for r in refs)
+    label = "ctc-greedy" if how == "ctc" else f"beam{dec['beam']}+entropy{dec['entropy_weight']:g}"
+    threads = torch.get_num_threads()
+    out = []
+    for path, run, inputs in (("latents", from_latents, latent_in), ("pixels", from_pixels, pixel_in)):
+        seconds, hyps = time_path(run, inputs, opts["warmup"], opts["repeats"], device)
+        frames = int(sum(x.shape[1] for x in inputs))
+        out.append({"path": path, "pipeline": PIPELINES[path], "videos": len(inputs), "frames": frames,
+                    "repeats": opts["repeats"], "seconds": seconds,
+                    "fps": frames * opts["repeats"] / max(seconds, 1e-12),
+                    "WER": wer([vocab.decode(h) for h in hyps], refs) if scores_wer else math.nan,
+                    "decoding": label, "device": _device_name(device), "threads": threads,
+                    "torch": torch.__version__})
+        log.info("efficiency %s: %d frames in %.3f s = %.2f frames/s", path, frames * opts["repeats"],
+                 seconds, out[-1]["fps"])
+    for row in out:
+        row["speedup"] = row["fps"] / out[1]["fps"]
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return f"cpu ({os.cpu_count()} cores)"
+
+
+def write_efficiency(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
+                     pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
+                     pose2gloss_ckpt: str | os.PathLike[str], video2pose_ckpt: str | os.PathLike[str],
+                     out_csv: str | os.PathLike[str], section: Mapping[str, Any]) -> pd.DataFrame:
+    """Measure (``efficiency_table``); write ``out_csv`` + its ``.prov.json`` (marked non-deterministic)."""
+    table = efficiency_table(manifest, latent_shards, pruning_json, checkpoints, pose2gloss_ckpt,
+                             video2pose_ckpt, section)
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    inputs = [str(manifest), str(pruning_json), str(pose2gloss_ckpt), str(video2pose_ckpt),
+              *map(str, latent_shards), *map(str, checkpoints.values())]
+    prov = provenance.collect(dict(section), inputs=inputs, extra={
+        "deterministic": False, "columns": COLUMNS,
+        "note": "wall-clock measurement: seconds, fps and speedup differ between runs and machines; "
+                "the other columns are reproducible",
+        "measured_on": {"device": str(table["device"].iloc[0]), "threads": int(table["threads"].iloc[0])}})
+    write_text_atomic(provenance.sidecar_path(out_csv), json.dumps(prov, indent=2, default=str) + "\n")
+    return table
+

@@ -1,0 +1,195 @@
+"""``results/<ds>/recognition.csv``: SignX latent-space recognition scored on dev/test, with baselines.
+
+Every row scores one system's outputs against one reference kind on one split. Columns:
+
+- ``system``: ``SignX-latent-<target>`` (the averaged recogniser trained for ``target``) or
+  ``most-frequent-train`` (the constant baseline: always the train split's most frequent gloss
+  sequence, or most frequent sentence, ties to the alphabetically first)
+- ``target``: what the row is scored against: ``gloss`` (manifest column gloss) or ``text`` (column text)
+- ``decoding``: ``beam<B>+entropy<a>`` (decoder beam search with the attention-entropy penalty,
+  Algorithm 3), ``ctc-greedy`` (the encoder's CTC head, glosses only), ``constant`` (baselines)
+- ``split``, ``n_sequences`` (non-empty references scored), ``n_missing`` (videos of the split without
+  latents, scored as empty outputs; 0 for baselines, which need no latents)
+- ``WER``, ``SUB``, ``DEL``, ``INS``: corpus word error rate and its substitution / deletion / insertion
+  parts, each in % of reference words (WER = SUB + DEL + INS), with the SLRTP normalisation of
+  ``pipelib.evaluation.metrics.wer`` (lower-cased, punctuation removed)
+- ``BLEU-1`` .. ``BLEU-4``, ``ROUGE``: ``pipelib.evaluation.metrics`` (SLRTP definitions, 0-100)
+- ``sacreBLEU``: sacrebleu's default corpus BLEU (13a tokenisation, exp smoothing), for comparison
+  with papers that report it
+- ``checkpoint``: the recogniser file and the start of its sha256 (empty for baselines)
+
+Config section ``signx.recognition``::
+
+    splits: [test]         # manifest splits scored, e.g. [dev, test] (or split: test for one)
+    batch_size: 8
+    decoding: {beam: 8, entropy_penalty: 0.1, max_output_length: 64}   # each key defaults to the
+                           # checkpoint's own (signx.recognizer.decoding at training time)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jiwer
+import pandas as pd
+import sacrebleu
+
+from pipelib import provenance
+from pipelib.datasets.manifest import read_manifest
+from pipelib.evaluation import metrics
+from pipelib.io.atomic import atomic_path, write_text_atomic
+from pipelib.signx.latent_data import SplitText, most_frequent, read_pruned_latents, split_text
+from pipelib.signx.pruning import PruningMask
+from pipelib.signx.train_recognizer import LoadedRecognizer, check_section, decode, load_recognizer
+
+log = logging.getLogger("pipelib.signx")
+
+COLUMNS = ["system", "target", "decoding", "split", "n_sequences", "n_missing", "WER", "SUB", "DEL", "INS",
+           "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "sacreBLEU", "checkpoint"]
+BASELINE = "most-frequent-train"
+SECTION = "signx.recognition"
+SECTION_KEYS = ("splits", "split", "batch_size", "decoding")
+
+
+def error_rates(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
+    """Corpus WER and its S/D/I parts in % of reference words, normalised as ``metrics.wer``."""
+    if len(hyps) != len(refs) or not refs:
+        raise ValueError(f"{len(hyps)} outputs for {len(refs)} references; give one per reference (>= 1)")
+    out = jiwer.process_words(list(refs), list(hyps), reference_transform=metrics._WER_TRANSFORM,
+                              hypothesis_transform=metrics._WER_TRANSFORM)
+    n = sum(len(r) for r in out.references)
+    return {"WER": 100.0 * out.wer, "SUB": 100.0 * out.substitutions / n,
+            "DEL": 100.0 * out.deletions / n, "INS": 100.0 * out.insertions / n}
+
+
+def score_outputs(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
+    """WER/SUB/DEL/INS, BLEU-1..4, ROUGE and sacreBLEU of outputs against references."""
+    scores = error_rates(hyps, refs)
+    scores.update(metrics.bleu(hyps, refs))
+    scores["ROUGE"] = metrics.rouge(hyps, refs)
+    scores["sacreBLEU"] = float(sacrebleu.corpus_bleu(list(hyps), [list(refs)]).score)
+    return scores
+
+
+def _scored(refs: SplitText, target: str) -> list[int]:
+    """Rows with a non-empty reference (WER is undefined on empty ones)."""
+    keep = [k for k, r in enumerate(refs.references(target)) if r.strip()]
+    if len(keep) < len(refs):
+        log.warning("%d of %d videos have an empty %s reference; they are not scored", len(refs) - len(keep),
+                    len(refs), target)
+    return keep
+
+
+def _row(system: str, target: str, decoding: str, split: str, hyps: list[str], refs: list[str],
+         n_missing: int, checkpoint: str = "") -> dict[str, Any]:
+    return {"system": system, "target": target, "decoding": decoding, "split": split,
+            "n_sequences": len(refs), "n_missing": n_missing, **score_outputs(hyps, refs),
+            "checkpoint": checkpoint}
+
+
+def decoding_options(section: Mapping[str, Any], rec: LoadedRecognizer) -> dict[str, Any]:
+    """Beam, entropy weight, length exponent and output length from ``section.decoding``, else the
+    checkpoint's config."""
+    dec = dict(section.get("decoding") or {})
+    cfg = rec.model.cfg
+    return {"beam": int(dec.get("beam", cfg.beam_size)),
+            "entropy_weight": float(dec.get("entropy_penalty", cfg.entropy_weight)),
+            "alpha": float(dec.get("length_alpha", cfg.length_alpha)),
+            "max_len": int(dec.get("max_output_length", cfg.max_output_length))}
+
+
+def recognise_split(rec: LoadedRecognizer, latents: Mapping[str, Any], split: SplitText,
+                    section: Mapping[str, Any], label: str, checkpoint: str) -> list[dict[str, Any]]:
+    """Rows of one recogniser on one split: decoder beam search on its target, CTC greedy on glosses."""
+    opts = decoding_options(section, rec)
+    batch_size = int(section.get("batch_size", 8))
+    present = [v for v in split.ids if v in latents]
+    x = [latents[v] for v in present]
+    n_missing = len(split) - len(present)
+    rows = []
+    target = rec.target
+    keep = _scored(split, target)
+    if keep:
+        ids = decode(rec.model, x, "decoder", batch_size, **opts) if x else []
+        by_id = {v: rec.output_vocab.decode(h) for v, h in zip(present, ids, strict=True)}
+        hyps = [by_id.get(split.ids[k], "") for k in keep]
+        refs = [split.references(target)[k] for k in keep]
+        how = f"beam{opts['beam']}+entropy{opts['entropy_weight']:g}"
+        rows.append(_row(f"SignX-latent-{target}", target, how, label, hyps, refs, n_missing, checkpoint))
+    gkeep = _scored(split, "gloss")
+    if rec.model.cfg.ctc_weight > 0 and gkeep:
+        ids = decode(rec.model, x, "ctc", batch_size) if x else []
+        by_id = {v: rec.gloss_vocab.decode(h) for v, h in zip(present, ids, strict=True)}
+        hyps = [by_id.get(split.ids[k], "") for k in gkeep]
+        rows.append(_row(f"SignX-latent-{target}", "gloss", "ctc-greedy", label, hyps,
+                         [split.glosses[k] for k in gkeep], n_missing, checkpoint))
+    return rows
+
+
+def baseline_rows(train: SplitText, split: SplitText, label: str,
+                  targets: Sequence[str]) -> list[dict[str, Any]]:
+    """The constant most-frequent-train output for each reference kind in ``targets``."""
+    rows = []
+    for target in targets:
+        keep = _scored(split, target)
+        sentences = [s for s in train.references(target) if s.strip()]
+        if not keep or not sentences:
+            continue
+        constant = most_frequent(sentences)
+        rows.append(_row(BASELINE, target, "constant", label, [constant] * len(keep),
+                         [split.references(target)[k] for k in keep], 0))
+    return rows
+
+
+def recognition_table(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
+                      pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
+                      section: Mapping[str, Any]) -> pd.DataFrame:
+    """Rows (``COLUMNS``) for every checkpoint and baseline on every configured split."""
+    section = check_section(section, SECTION_KEYS, SECTION)
+    if "split" in section and "splits" in section:
+        raise ValueError(f"{SECTION}: give split (one) or splits (a list), not both")
+    splits = [section["split"]] if "split" in section else section.get("splits", ["test"])
+    if isinstance(splits, str) or not splits:
+        raise ValueError(f"{SECTION}.splits: must be a non-empty list such as [test] or [dev, test], "
+                         f"got {splits!r}")
+    frame = read_manifest(manifest)
+    mask = PruningMask.load(pruning_json)
+    train = split_text(frame, "train")
+    loaded = {}
+    for target, path in checkpoints.items():
+        rec = load_recognizer(path)
+        if rec.target != target:
+            raise ValueError(f"checkpoint {path} was trained for target {rec.target!r}, given as {target!r}")
+        loaded[target] = (rec, f"{Path(path).name}@sha256:{provenance.file_sha256(path)[:16]}")
+    rows: list[dict[str, Any]] = []
+    for split_name in splits:
+        split = split_text(frame, split_name)
+        if not len(split):
+            raise ValueError(f"{SECTION}.splits: the manifest has no {split_name!r} videos")
+        latents = read_pruned_latents(latent_shards, split.ids, mask, f"recognition {split_name}")
+        for rec, ckpt in loaded.values():
+            rows += recognise_split(rec, latents, split, section, split_name, ckpt)
+        rows += baseline_rows(train, split, split_name, ["gloss"] + (["text"] if "text" in loaded else []))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write_recognition(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
+                      pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
+                      out_csv: str | os.PathLike[str], section: Mapping[str, Any]) -> pd.DataFrame:
+    """Score the recognisers (``{target: averaged.pt}``) and write ``out_csv`` + its ``.prov.json``."""
+    table = recognition_table(manifest, latent_shards, pruning_json, checkpoints, section)
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
+    inputs = [str(manifest), str(pruning_json), *map(str, latent_shards), *map(str, checkpoints.values())]
+    prov = provenance.collect(dict(section), inputs=inputs,
+                              extra={"columns": COLUMNS, "deterministic": True})
+    write_text_atomic(provenance.sidecar_path(out_csv), json.dumps(prov, indent=2, default=str) + "\n")
+    for r in table.to_dict("records"):
+        log.info("%s %s %s %s: WER %.2f BLEU-4 %.2f (n=%d)", r["split"], r["system"], r["target"],
+                 r["decoding"], r["WER"], r["BLEU-4"], r["n_sequences"])
+    return table

@@ -1,0 +1,279 @@
+"""Train the SignX latent-space recogniser (paper section 4.2) and average its best checkpoints.
+
+Config section ``signx.recognizer`` (a plain dict)::
+
+    batch_size: 8
+    dev_beam: 1            # decoder beams for the per-epoch dev metric (1 = greedy: cheap)
+    average_top_k: 5       # checkpoints averaged into averaged.pt (paper: top-5 by dev WER)
+    model: {...}           # RecognizerConfig keys; sizes, vocabularies and special ids are set here
+    decoding: {beam: 8, entropy_penalty: 0.1, max_output_length: 64}
+    train: {...}           # TrainConfig; monitor/mode default to the target's dev metric
+
+The model is trained on the augmentation shards (a random version of every training video per epoch,
+fixed by (train.seed, epoch, video)) and selected on the dev videos' pruned latents. The dev metric the
+trainer monitors, and the checkpoints are averaged by, is the decoded output's quality rather than the
+loss, because the paper ranks checkpoints by dev WER and a label-smoothed loss does not track the
+decoded sequences: ``wer`` (mode min) of the decoder's glosses for ``target: gloss``; ``bleu4``
+(mode max) of the decoder's sentences for ``target: text``. ``loss`` and ``ctc_wer`` (CTC greedy on
+the glosses) are logged too, and ``train.monitor`` may name any of them.
+
+The run directory follows the trainer's layout (best.pt, last.pt, history.csv, top-k epoch files when
+``train.keep_top_k`` is available); ``averaged.pt`` is the mean of the best ``average_top_k``
+checkpoints by the monitored metric, a complete checkpoint holding the model config and vocabularies
+(:func:`load_recognizer` rebuilds the model from it alone).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pipelib import provenance
+from pipelib.batching import batch_indices
+from pipelib.datasets.manifest import read_manifest
+from pipelib.evaluation.metrics import bleu, wer
+from pipelib.io.atomic import write_text_atomic
+from pipelib.signx.latent_data import (
+    build_vocab,
+    check_width,
+    encode_all,
+    make_batch,
+    open_aug_reader,
+    read_pruned_latents,
+    split_text,
+)
+from pipelib.signx.pruning import PruningMask
+from pipelib.signx.recognizer import TARGETS, LatentRecognizer, RecognizerConfig, recognizer_loss
+from pipelib.text.vocab import Vocab
+from pipelib.training import TrainConfig, fit
+from pipelib.training.averaging import average_checkpoints
+from pipelib.training.checkpoint import load_for_inference, load_model_weights
+from pipelib.training.rundir import fingerprint, prepare_run_dir
+
+log = logging.getLogger("pipelib.signx")
+SECTION = "signx.recognizer"
+SECTION_KEYS = ("batch_size", "dev_beam", "average_top_k", "model", "decoding", "train")
+DECODING_KEYS = {"beam": "beam_size", "entropy_penalty": "entropy_weight",
+                 "max_output_length": "max_output_length", "length_alpha": "length_alpha"}
+DEFAULT_MONITOR = {"gloss": ("wer", "min"), "text": ("bleu4", "max")}
+
+
+def check_section(section: Mapping[str, Any] | None, known: Sequence[str] = SECTION_KEYS,
+                  where: str = SECTION) -> dict[str, Any]:
+    """The section as a dict; unknown keys (also under ``decoding``) raise ValueError naming ``where.key``."""
+    d = dict(section or {})
+    for key in d:
+        if key not in known:
+            raise ValueError(f"{where}.{key}: unknown key; use one of {sorted(known)}")
+    for key in d.get("decoding") or {}:
+        if key not in DECODING_KEYS:
+            raise ValueError(f"{where}.decoding.{key}: unknown key; use one of {sorted(DECODING_KEYS)}")
+    return d
+
+
+def model_config(section: Mapping[str, Any], target: str, input_dim: int, gloss_vocab: Vocab,
+                 text_vocab: Vocab | None) -> RecognizerConfig:
+    """``model`` + ``decoding`` of the section, with the data-given values filled in."""
+    model = dict(section.get("model") or {})
+    for key, value in (section.get("decoding") or {}).items():
+        name = DECODING_KEYS[key]
+        if name in model and model[name] != value:
+            raise ValueError(f"{SECTION}.model.{name} ({model[name]}) and {SECTION}.decoding.{key} ({value}) "
+                             f"disagree; set it in decoding only")
+        model[name] = value
+    if "input_dim" in model and int(model["input_dim"]) != input_dim:
+        raise ValueError(f"{SECTION}.model.input_dim is {model['input_dim']} but the pruned latents have "
+                         f"{input_dim} dims (signx/pruning.json); remove the key, it is set from the data")
+    model.update(target=target, input_dim=input_dim, gloss_vocab_size=len(gloss_vocab),
+                 text_vocab_size=len(text_vocab) if text_vocab is not None else 0,
+                 pad_id=gloss_vocab.pad_id, bos_id=gloss_vocab.bos_id, eos_id=gloss_vocab.eos_id)
+    return RecognizerConfig.from_dict(model, f"{SECTION}.model")
+
+
+def train_config(section: Mapping[str, Any], target: str, d_model: int) -> TrainConfig:
+    """``train`` of the section; monitor/mode default to the target's dev metric, a Noam schedule gets
+    the model's ``d_model`` and ``keep_top_k`` defaults to ``average_top_k`` where the trainer has them."""
+    train = dict(section.get("train") or {})
+    if "monitor" not in train:
+        train["monitor"], train["mode"] = DEFAULT_MONITOR[target]
+    sched = dict(train.get("scheduler") or {})
+    if sched.get("name") == "noam" and "d_model" not in sched:
+        sched["d_model"] = d_model
+        train["scheduler"] = sched
+    if "keep_top_k" in {f.name for f in dataclasses.fields(TrainConfig)} and "keep_top_k" not in train:
+        train["keep_top_k"] = int(section.get("average_top_k", 5))
+    return TrainConfig.from_dict(train, f"{SECTION}.train")
+
+
+@dataclass
+class LoadedRecognizer:
+    """A recogniser rebuilt from a checkpoint: the model (eval mode), its vocabularies and section."""
+
+    model: LatentRecognizer
+    gloss_vocab: Vocab
+    text_vocab: Vocab | None
+    section: dict[str, Any]
+
+    @property
+    def target(self) -> str:
+        return self.model.cfg.target
+
+    @property
+    def output_vocab(self) -> Vocab:
+        """The vocabulary the decoder generates."""
+        if self.target == "text":
+            assert self.text_vocab is not None
+            return self.text_vocab
+        return self.gloss_vocab
+
+
+def load_recognizer(path: str | os.PathLike[str],
+                    map_location: str | torch.device = "cpu") -> LoadedRecognizer:
+    """Model, vocabularies and section of a recogniser checkpoint (best.pt, epochNNN.pt or averaged.pt)."""
+    ckpt = load_for_inference(path, map_location)
+    cfg = ckpt.config.get("model") or {}
+    if "recognizer" not in cfg or "gloss_vocab" not in cfg:
+        raise ValueError(f"{path}: not a SignX recogniser checkpoint (no model.recognizer config); "
+                         f"point it at results/<ds>/signx/recognizer_<target>/averaged.pt")
+    model = LatentRecognizer(RecognizerConfig.from_dict(cfg["recognizer"]))
+    load_model_weights(model, ckpt)
+    text = cfg.get("text_vocab")
+    return LoadedRecognizer(model.eval(), Vocab.from_json(cfg["gloss_vocab"]),
+                            Vocab.from_json(text) if text else None, dict(cfg.get("section") or {}))
+
+
+@torch.no_grad()
+def decode(model: LatentRecognizer, latents: Sequence[np.ndarray], how: str, batch_size: int = 8,
+           beam: int | None = None, entropy_weight: float | None = None, alpha: float | None = None,
+           max_len: int | None = None) -> list[list[int]]:
+    """Token ids per video, in order: ``how`` = ``decoder`` (beam search with the entropy penalty; config
+    defaults) or ``ctc`` (CTC head on the glosses; ``beam`` 1 = greedy, more = prefix beam search)."""
+    device = next(model.parameters()).device
+    out: list[list[int]] = []
+    for idx in batch_indices(len(latents), batch_size, shuffle=False):
+        b = make_batch([latents[i] for i in idx])
+        x, pad = b["latents"].to(device), b["pad"].to(device)
+        if how == "decoder":
+            out += model.generate(x, pad, beam=beam, entropy_weight=entropy_weight, alpha=alpha,
+                                  max_len=max_len)
+        elif how == "ctc":
+            out += model.recognise_glosses(x, pad, beam=beam or 1)
+        else:
+            raise ValueError(f"decoding must be 'decoder' or 'ctc', got {how!r}")
+    return out
+
+
+def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str | os.PathLike[str]],
+                     latent_shards: Sequence[str | os.PathLike[str]], pruning_json: str | os.PathLike[str],
+                     run_dir: str | os.PathLike[str], section: Mapping[str, Any], target: str) -> Path:
+    """Train on the augmented train latents, select on dev, average the best checkpoints into
+    ``run_dir/averaged.pt`` (+ ``averaged.pt.prov.json``); returns that path."""
+    if target not in TARGETS:
+        raise ValueError(f"recogniser target must be one of {list(TARGETS)}, got {target!r}")
+    section = check_section(section)
+    run_dir = Path(run_dir)
+    aug_shards, latent_shards = [str(p) for p in aug_shards], [str(p) for p in latent_shards]
+    inputs = [str(manifest), str(pruning_json), *aug_shards, *latent_shards]
+    prepare_run_dir(run_dir, fingerprint({"section": section, "target": target}, inputs))
+
+    mask = PruningMask.load(pruning_json)
+    frame = read_manifest(manifest)
+    train_all, dev_all = split_text(frame, "train"), split_text(frame, "dev")
+    gloss_vocab = build_vocab(train_all.glosses, "gloss", SECTION)
+    text_vocab = build_vocab(train_all.texts, "text", SECTION) if target == "text" else None
+    cfg = model_config(section, target, mask.kept_width, gloss_vocab, text_vocab)
+    train_cfg = train_config(section, target, cfg.d_model)
+
+    reader = open_aug_reader(aug_shards, seed=train_cfg.seed)
+    train = train_all.keep(reader.keys())
+    if len(train) < len(train_all):
+        log.warning("recogniser: %d of %d train videos are in no augmentation shard; they are left out",
+                    len(train_all) - len(train), len(train_all))
+    if not len(train):
+        raise ValueError(f"none of the manifest's train videos is in the augmentation shards {aug_shards}; "
+                         "rebuild them from this manifest")
+    check_width({train.ids[0]: reader.read(train.ids[0])}, mask.kept_width, aug_shards[0])
+    dev_latents = read_pruned_latents(latent_shards, dev_all.ids, mask, "recogniser dev")
+    if not dev_latents:
+        raise ValueError(f"no dev video has latents in {latent_shards}; the recogniser is selected on dev")
+    dev = dev_all.keep(dev_latents)
+    x_dev = [dev_latents[v] for v in dev.ids]
+
+    y_gloss = dict(zip(train.ids, encode_all(gloss_vocab, train.glosses), strict=True))
+    y_text = dict(zip(train.ids, encode_all(text_vocab, train.texts), strict=True)) if text_vocab else None
+    dev_gloss = encode_all(gloss_vocab, dev.glosses)
+    dev_text = encode_all(text_vocab, dev.texts) if text_vocab else None
+    batch_size = int(section.get("batch_size", 8))
+    dev_beam = int(section.get("dev_beam", 1))
+    out_vocab = text_vocab if text_vocab is not None else gloss_vocab
+    log.info("recogniser (%s): %d train videos x %d versions, %d dev; latents %d -> %d dims; "
+             "vocab %d glosses%s",
+             target, len(train), reader.n_aug, len(dev), mask.dim, mask.kept_width, len(gloss_vocab),
+             f", {len(text_vocab)} words" if text_vocab else "")
+
+    def batches(epoch: int):
+        for idx in batch_indices(len(train), batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch):
+            ids = [train.ids[i] for i in idx]
+            yield make_batch([reader.get(v, train=True, epoch=epoch) for v in ids], [y_gloss[v] for v in ids],
+                             [y_text[v] for v in ids] if y_text else None, gloss_vocab.pad_id)
+
+    def evaluate(m: LatentRecognizer) -> dict[str, float]:
+        device = next(m.parameters()).device
+        total = 0.0
+        for idx in batch_indices(len(x_dev), batch_size, shuffle=False):
+            b = make_batch([x_dev[i] for i in idx], [dev_gloss[i] for i in idx],
+                           [dev_text[i] for i in idx] if dev_text else None, gloss_vocab.pad_id)
+            total += float(recognizer_loss(m, {k: v.to(device) for k, v in b.items()})["loss"]) * len(idx)
+        metrics = {"loss": total / len(x_dev)}
+        hyps = [out_vocab.decode(h) for h in decode(m, x_dev, "decoder", batch_size, beam=dev_beam)]
+        if target == "gloss":
+            metrics["wer"] = wer(hyps, dev.glosses)
+        else:
+            metrics["bleu4"] = bleu(hyps, dev.texts)["BLEU-4"]
+        if cfg.ctc_weight > 0:
+            ctc = [gloss_vocab.decode(h) for h in decode(m, x_dev, "ctc", batch_size)]
+            metrics["ctc_wer"] = wer(ctc, dev.glosses)
+        return metrics
+
+    torch.manual_seed(train_cfg.seed)
+    model = LatentRecognizer(cfg)
+    stored = {"recognizer": cfg.to_dict(), "gloss_vocab": gloss_vocab.to_json(),
+              "text_vocab": text_vocab.to_json() if text_vocab else None, "section": section}
+    try:
+        result = fit(model, recognizer_loss, evaluate, batches, train_cfg, run_dir, model_config=stored)
+    finally:
+        reader.close()
+    log.info("recogniser (%s) best dev %s %.4f at epoch %d", target, train_cfg.monitor, result.best_metric,
+             result.best_epoch)
+
+    candidates = list(getattr(result, "top_k_paths", None) or [])
+    if not candidates:  # trainer without keep_top_k: the best and the last epoch are what exists
+        candidates = [result.best_path] + ([result.last_path] if result.last_path.exists() else [])
+    candidates = list(dict.fromkeys(Path(p) for p in candidates))
+    if _same_epoch(candidates):
+        candidates = candidates[:1]
+    out = run_dir / "averaged.pt"
+    k = int(section.get("average_top_k", 5))
+    avg = average_checkpoints(candidates, out, model, metric=train_cfg.monitor, k=k, mode=train_cfg.mode)
+    prov = provenance.collect(dict(section), inputs=inputs, seed=train_cfg.seed,
+                              extra={"target": target, "averaged_from": [str(p) for p in avg.chosen],
+                                     "averaged_metric": {train_cfg.monitor: avg.values}})
+    write_text_atomic(provenance.sidecar_path(out), json.dumps(prov, indent=2, default=str) + "\n")
+    return out
+
+
+def _same_epoch(paths: Sequence[Path]) -> bool:
+    """True for best.pt + last.pt of one epoch (averaging them would count that epoch twice)."""
+    if len(paths) != 2:
+        return False
+    epochs = {load_for_inference(p).epoch for p in paths}
+    return len(epochs) == 1
