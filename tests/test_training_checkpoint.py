@@ -138,3 +138,19 @@ def test_inference_loading_and_strict_keys(tmp_path):
         load_model_weights(other, path)
     for k, v in other.state_dict().items():  # refused before copying anything (torch alone copies a.*)
         assert torch.equal(v, before[k])
+
+
+def test_weights_hash_names_the_model_not_the_file(tmp_path):
+    from pipelib.provenance import file_sha256
+    from pipelib.training.checkpoint import weights_sha256
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))  # incl. a 0-d buffer
+    a = save_checkpoint(tmp_path / "a.pt", model, {"m": 1}, epoch=1, history=[{"seconds": 1.0}])
+    b = save_checkpoint(tmp_path / "b.pt", model, {"m": 1}, epoch=1, history=[{"seconds": 2.0}])
+    assert file_sha256(a) != file_sha256(b)  # run-specific bytes differ
+    assert weights_sha256(a) == weights_sha256(b)
+    with torch.no_grad():
+        model[0].weight[0, 0] += 1e-6
+    c = save_checkpoint(tmp_path / "c.pt", model, {"m": 1}, epoch=1)
+    assert weights_sha256(c) != weights_sha256(a)

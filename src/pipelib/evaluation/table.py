@@ -23,7 +23,7 @@ from pipelib.evaluation.back_translator import load_back_translator, pose_inputs
 from pipelib.evaluation.metrics import score_system
 from pipelib.io import shards
 from pipelib.io.atomic import atomic_path, write_text_atomic
-from pipelib.provenance import file_sha256
+from pipelib.training.checkpoint import weights_sha256
 from pipelib.skeletons.read import SkeletonSequence, read_split
 
 log = logging.getLogger("pipelib.evaluation")
@@ -55,7 +55,7 @@ def score_table(skeleton_h5: str | os.PathLike[str], predictions: Mapping[str, s
     gt = read_split(skeleton_h5, split)
     refs = [s.text for s in gt]
     model, vocab, _ = load_back_translator(back_translator)
-    bt_id = f"{Path(back_translator).name}@sha256:{file_sha256(back_translator)[:16]}"
+    bt_id = f"{Path(back_translator).name}@weights-sha256:{weights_sha256(back_translator)[:16]}"
     mean, length = mean_pose_baseline(read_split(skeleton_h5, "train"))
     systems: dict[str, list[np.ndarray]] = {"GT": [s.poses for s in gt]}
     for name, path in predictions.items():

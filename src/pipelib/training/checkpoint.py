@@ -13,6 +13,7 @@ that holds arbitrary pickled objects is refused rather than executed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -103,6 +104,20 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         raise CheckpointError(f"checkpoint {path} is not a {FORMAT} checkpoint (format: {found!r}); "
                               f"write it with pipelib.training.save_checkpoint")
     return state
+
+
+def weights_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 over a checkpoint's model weights (names, dtypes, shapes, values) in key order.
+
+    Unlike the file's own hash it ignores what changes between identical runs (creation time,
+    per-epoch seconds, provenance), so it names the model, not the file.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in sorted(read_checkpoint(path)["model"].items()):
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
