@@ -15,6 +15,8 @@ include: "workflow/rules/poses.smk"
 include: "workflow/rules/fusion.smk"
 include: "workflow/rules/production.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/signx.smk"
+include: "workflow/rules/audit.smk"
 
 
 rule all:

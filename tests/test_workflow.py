@@ -1,9 +1,11 @@
 """The Snakemake layer as a user drives it: DAG errors, an end-to-end run, incremental re-runs."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,10 +153,51 @@ def test_demo_models_learn_and_table_orders_systems(demo_run):
     assert (res / "production/comparison_phase2.gif").stat().st_size > 0
 
 
+@pytest.mark.slow
+def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_run):
+    res = demo_run / "results/demo"
+    rec = pd.read_csv(res / "recognition.csv")
+    test = rec[(rec.split == "test") & (rec.target == "gloss")]
+    baseline = test.loc[test.system == "most-frequent-train", "WER"].item()
+    signx = test[test.system.str.startswith("SignX-latent")]
+    assert len(signx) == 3 and baseline > 85  # decoder and CTC of the gloss model, CTC of the text model
+    assert (signx["WER"] < 0.65 * baseline).all(), signx[["system", "decoding", "WER"]]
+    text = rec[(rec.split == "test") & (rec.target == "text")].set_index("system")
+    assert text.loc["SignX-latent-text", "BLEU-4"] > text.loc["most-frequent-train", "BLEU-4"]
+
+    manifest = pd.read_parquet(res / "manifest.parquet")
+    mask = json.loads((res / "signx/pruning.json").read_text())
+    assert mask["kept_width"] == mask["dim"] // 2  # keep_fraction 0.5
+    train_ids = set(manifest.loc[manifest.split == "train", "id"])
+    seen = set()
+    for k in ("000", "001"):
+        with h5py.File(res / f"signx/aug/shard{k}.h5", "r") as h5:
+            ids = [i.decode() for i in h5["_index/index"][:]]
+            seen |= set(ids)
+            for i in ids:
+                assert h5[i].shape[1] == mask["kept_width"]
+                assert {f"{i}_{j}" for j in range(10)} <= set(h5)
+    assert seen == train_ids  # every training video, and only those, is augmented 10x
+
+    eff = pd.read_csv(res / "efficiency.csv").set_index("path")
+    assert (eff["fps"] > 0).all() and eff.loc["latents", "frames"] == eff.loc["pixels", "frames"]
+    close = pd.read_csv(res / "signx/closeness.csv")
+    assert close["videos"].item() == (manifest.split == "test").sum()
+    assert np.isfinite(close["latent_mse"]).all()
+
+
+# What a change to the fused features re-runs on the SignX side (two shards).
+SIGNX_FROM_AUG = {"signx_augment": 2, "signx_recognizer": 2, "signx_recognition": 1, "signx_efficiency": 1}
+SIGNX_FROM_FUSED = {"signx_pose2gloss": 1, "signx_latents": 2, "signx_pruning": 1, **SIGNX_FROM_AUG,
+                    "signx_video2pose": 1, "signx_closeness": 1}
+PRODUCTION_FROM_SKELETONS = {"skeletons": 1, "autoencoder": 1, "latents": 1, "priors": 1,
+                             "generator_phase1": 1, "generator_phase2": 1, "generate": 2, "render": 2,
+                             "back_translator": 1, "table": 1, "report_md": 1}
+
 RERUN_MATRIX = {
     "estimator": (lambda c: c["estimators"]["primedepth"].update(k=3),
                   {"poses_extract": 2, "fusion_stats": 1, "fusion_apply": 2, "fusion_report": 1,
-                   "report_md": 1, "all": 1}),
+                   "report_md": 1, **SIGNX_FROM_FUSED, "all": 1}),
     "ae_latent_sizes": (lambda c: c["production"]["autoencoder"]["model"].update(latent={"body": 6}),
                         {"autoencoder": 1, "latents": 1, "priors": 1, "generator_phase1": 1,
                          "generator_phase2": 1, "generate": 2, "render": 2, "table": 1, "report_md": 1,
@@ -166,15 +209,16 @@ RERUN_MATRIX = {
     "back_translator_beam": (lambda c: c["evaluation"]["back_translation"]["model"].update(beam=4),
                              {"back_translator": 1, "table": 1, "report_md": 1, "all": 1}),
     "table_beam": (lambda c: c["evaluation"].update(beam=2), {"table": 1, "report_md": 1, "all": 1}),
-    "skeleton_gaps": (lambda c: c["skeletons"].update(max_gap=3),
-                      {"skeletons": 1, "autoencoder": 1, "latents": 1, "priors": 1, "generator_phase1": 1,
-                       "generator_phase2": 1, "generate": 2, "render": 2, "back_translator": 1, "table": 1,
-                       "report_md": 1, "all": 1}),
+    "skeleton_gaps": (lambda c: c["skeletons"].update(max_gap=3), {**PRODUCTION_FROM_SKELETONS, "all": 1}),
+    "augmentations": (lambda c: c["signx"]["augmentation"].update(n_aug=5), {**SIGNX_FROM_AUG, "all": 1}),
+    "pruning": (lambda c: c["signx"]["pruning"].update(keep_fraction=0.25),
+                {"signx_pruning": 1, **SIGNX_FROM_AUG, "all": 1}),
+    "recognition_beam": (lambda c: c["signx"]["recognition"]["decoding"].update(beam=4),
+                         {"signx_recognition": 1, "all": 1}),
     "synthetic_seed": (lambda c: c["datasets"]["demo"]["synthetic"].update(seed=99),
                        {"synth_corpus": 1, "manifest": 1, "poses_extract": 10, "fusion_stats": 1,
-                        "fusion_apply": 2, "fusion_report": 1, "skeletons": 1, "autoencoder": 1, "latents": 1,
-                        "priors": 1, "generator_phase1": 1, "generator_phase2": 1, "generate": 2, "render": 2,
-                        "back_translator": 1, "table": 1, "report_md": 1, "all": 1}),
+                        "fusion_apply": 2, "fusion_report": 1, **PRODUCTION_FROM_SKELETONS,
+                        **SIGNX_FROM_FUSED, "all": 1}),
 }
 
 

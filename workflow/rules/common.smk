@@ -160,10 +160,18 @@ def get_fused_shards(wildcards):
     return [f"results/{wildcards.ds}/fused/shard{k}.h5" for k in shard_ids(wildcards.ds)]
 
 
+def dataset_outputs(ds):
+    """The furthest outputs built for dataset `ds`: its table, report and (given pixels) SignX reports."""
+    outputs = [f"results/{ds}/{table_name(ds)}.csv", f"results/{ds}/report.md"]
+    if dataset_cfg(ds)["kind"] != "slrtp_poses":  # SignX needs pixels and the five estimators
+        outputs += [f"results/{ds}/recognition.csv", f"results/{ds}/efficiency.csv",
+                    f"results/{ds}/signx/closeness.csv"]
+    return outputs
+
+
 def get_final_output():
-    """The default target: the furthest stage built for `default_dataset`."""
-    ds = config["default_dataset"]
-    return [f"results/{ds}/{table_name(ds)}.csv", f"results/{ds}/report.md"]
+    """The default target: everything built for `default_dataset`."""
+    return dataset_outputs(config["default_dataset"])
 
 
 # ---- production ------------------------------------------------------------------------------
@@ -186,8 +194,27 @@ def check_model_sections():
             TrainConfig.from_dict(gen[phase]["train"], f"production.generator.{phase}.train")
         TrainConfig.from_dict(config["evaluation"]["back_translation"]["train"],
                               "evaluation.back_translation.train")
+        check_signx_sections(TrainConfig)
     except (ValueError, TypeError, FileNotFoundError) as err:
         raise WorkflowError(f"config/config.yaml: {err}") from None
+
+
+def check_signx_sections(train_config):
+    """SignX model sections (vocabulary sizes are filled in from the data) and train sections."""
+    from pipelib.signx.pose2gloss import Pose2GlossConfig
+    from pipelib.signx.recognizer import RecognizerConfig
+    from pipelib.signx.train_recognizer import train_config as recognizer_train_config
+    from pipelib.signx.video2pose import Video2PoseConfig
+
+    sx = config["signx"]
+    Pose2GlossConfig.from_dict({"vocab_size": 5} | sx["pose2gloss"]["model"], "signx.pose2gloss.model")
+    Video2PoseConfig.from_dict(sx["video2pose"]["model"], "signx.video2pose.model")
+    rec = RecognizerConfig.from_dict({"gloss_vocab_size": 5, "text_vocab_size": 5} | sx["recognizer"]["model"],
+                                     "signx.recognizer.model")
+    for target in sx["recognizer"]["targets"]:
+        recognizer_train_config(sx["recognizer"], target, rec.d_model)
+    for name in ("pose2gloss", "video2pose"):
+        train_config.from_dict(sx[name]["train"], f"signx.{name}.train")
 
 
 check_model_sections()
@@ -257,3 +284,41 @@ def get_report_inputs(wildcards):
 def reported_scores():
     """The versioned file of the paper's reported scores, shipped with the workflow."""
     return os.path.join(workflow.basedir, "config/reference/darslp_reported.csv")
+
+
+# ---- SignX -----------------------------------------------------------------------------------
+
+def signx_section(name):
+    return sorted_section(config["signx"][name])
+
+
+def recognizer_params():
+    """The recognizers' training section; `targets` only chooses which recognizers exist."""
+    rec = dict(config["signx"]["recognizer"])
+    rec.pop("targets")
+    return sorted_section(rec)
+
+
+def get_signx_latent_shards(wildcards):
+    return [f"results/{wildcards.ds}/signx/latents/shard{k}.h5" for k in shard_ids(wildcards.ds)]
+
+
+def get_signx_latent_inputs(wildcards):
+    """What a latent-space recognizer reads: train videos from the augmentation shards, dev/test
+    videos from the latent shards with the pruning mask."""
+    ds = wildcards.ds
+    return {
+        "manifest": manifest_path(ds),
+        "aug": [f"results/{ds}/signx/aug/shard{k}.h5" for k in shard_ids(ds)],
+        "latents": get_signx_latent_shards(wildcards),
+        "pruning": f"results/{ds}/signx/pruning.json",
+    }
+
+
+def get_signx_eval_inputs(wildcards):
+    ds = wildcards.ds
+    inputs = {k: v for k, v in get_signx_latent_inputs(wildcards).items() if k != "aug"}
+    for target in config["signx"]["recognizer"]["targets"]:
+        inputs[f"recognizer_{target}"] = f"results/{ds}/signx/recognizer_{target}/averaged.pt"
+    return inputs
+
