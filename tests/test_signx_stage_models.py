@@ -20,7 +20,7 @@ from pipelib.signx.closeness_stage import evaluate_closeness
 from pipelib.signx.data import fused_video, pose_batch
 from pipelib.signx.latents import extract_latents
 from pipelib.signx.train_video2pose import FramePair, load_video2pose, train_video2pose, train_window
-from pipelib.training.checkpoint import read_checkpoint
+from pipelib.training.checkpoint import read_checkpoint, weights_sha256
 
 # id: (split, gloss, frames, shard); "D" and "E" occur outside the train split only
 VIDEOS = {
@@ -165,7 +165,7 @@ def test_video2pose_trains_and_closeness_table(trained, tmp_path):
     history = pd.read_csv(tmp_path / "v2p" / "history.csv")
     assert {"dev/loss", "dev/latent_mse", "train/mse_mediapipe"} <= set(history.columns)
     ckpt = read_checkpoint(v2p_best)
-    assert ckpt["config"]["model"]["pose2gloss"]["sha256"] == provenance.file_sha256(best)
+    assert ckpt["config"]["model"]["pose2gloss"]["weights_sha256"] == weights_sha256(best)
     assert load_video2pose(v2p_best).config.image_size == 8
 
     out = tmp_path / "closeness.csv"

@@ -23,8 +23,8 @@ from pipelib.evaluation.back_translator import load_back_translator, pose_inputs
 from pipelib.evaluation.metrics import score_system
 from pipelib.io import shards
 from pipelib.io.atomic import atomic_path, write_text_atomic
-from pipelib.training.checkpoint import weights_sha256
 from pipelib.skeletons.read import SkeletonSequence, read_split
+from pipelib.training.checkpoint import weights_sha256
 
 log = logging.getLogger("pipelib.evaluation")
 

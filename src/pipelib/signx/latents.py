@@ -3,7 +3,7 @@
 Each video is encoded alone (no padding), so its latents do not depend on which videos share a batch.
 Output layout (``pipelib.io.shards``): features (T, d_latent) float32, mask (T,) = the fused mask, the
 fused video attributes; failures of the fused shard stay failures. File attributes: ``latent_dim``,
-``pose2gloss`` (checkpoint path and sha256) and ``provenance``.
+``pose2gloss`` (checkpoint path and the sha256 of its weights) and ``provenance``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pipelib.io import shards
 from pipelib.signx.data import FusedVideo, fused_video
 from pipelib.signx.pose2gloss import Pose2Gloss
 from pipelib.signx.train_pose2gloss import load_pose2gloss
+from pipelib.training.checkpoint import weights_sha256
 from pipelib.training.device import resolve_device
 
 log = logging.getLogger("pipelib.signx")
@@ -55,7 +56,7 @@ def extract_latents(fused_shard: str | os.PathLike[str], pose2gloss_ckpt: str | 
     prov = provenance.collect(section, inputs=[fused_shard, pose2gloss_ckpt])
     attrs = {"latent_dim": model.cfg.d_latent, "provenance": prov,
              "pose2gloss": {"path": str(Path(pose2gloss_ckpt).resolve()),
-                            "sha256": provenance.file_sha256(pose2gloss_ckpt)}}
+                            "weights_sha256": weights_sha256(pose2gloss_ckpt)}}
     n = 0
     with shards.ShardWriter(out_h5, attrs=attrs) as writer:
         for video in shards.iter_videos(fused_shard):

@@ -16,7 +16,7 @@ Every row scores one system's outputs against one reference kind on one split. C
 - ``BLEU-1`` .. ``BLEU-4``, ``ROUGE``: ``pipelib.evaluation.metrics`` (SLRTP definitions, 0-100)
 - ``sacreBLEU``: sacrebleu's default corpus BLEU (13a tokenisation, exp smoothing), for comparison
   with papers that report it
-- ``checkpoint``: the recogniser file and the start of its sha256 (empty for baselines)
+- ``checkpoint``: the recogniser file and the start of the sha256 of its weights (empty for baselines)
 
 Config section ``signx.recognition``::
 
@@ -46,6 +46,7 @@ from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.signx.latent_data import SplitText, most_frequent, read_pruned_latents, split_text
 from pipelib.signx.pruning import PruningMask
 from pipelib.signx.train_recognizer import LoadedRecognizer, check_section, decode, load_recognizer
+from pipelib.training.checkpoint import weights_sha256
 
 log = logging.getLogger("pipelib.signx")
 
@@ -165,7 +166,7 @@ def recognition_table(manifest: str | os.PathLike[str], latent_shards: Sequence[
         rec = load_recognizer(path)
         if rec.target != target:
             raise ValueError(f"checkpoint {path} was trained for target {rec.target!r}, given as {target!r}")
-        loaded[target] = (rec, f"{Path(path).name}@sha256:{provenance.file_sha256(path)[:16]}")
+        loaded[target] = (rec, f"{Path(path).name}@weights-sha256:{weights_sha256(path)[:16]}")
     rows: list[dict[str, Any]] = []
     for split_name in splits:
         split = split_text(frame, split_name)

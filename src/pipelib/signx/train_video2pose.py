@@ -14,7 +14,7 @@ Only manifest entries with pixels (media ``frames`` or ``video``) and fused feat
 the decoded video lines up with frame t of the fused shard; when the counts differ the longer one is
 cut (logged). Dev metrics: ``loss`` (masked feature MSE) and, given a stage-1 checkpoint, ``latent_mse``
 (MSE between the frozen Pose2Gloss latents of the predicted and of the fused features). Checkpoints
-store the model config (``video2pose``), the section and the sha256 of the stage-1 checkpoint used.
+store the model config (``video2pose``), the section and the sha256 of the stage-1 checkpoint's weights.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from pipelib import provenance
 from pipelib.batching import batch_indices, pad_sequences
 from pipelib.signx.data import FusedCorpus, check_keys, split_rows
 from pipelib.signx.frames_input import entry_frames
@@ -38,7 +37,7 @@ from pipelib.signx.pose2gloss import Pose2Gloss
 from pipelib.signx.train_pose2gloss import load_pose2gloss
 from pipelib.signx.video2pose import Video2Pose, Video2PoseConfig, freeze, video2pose_loss
 from pipelib.training import TrainConfig, fit
-from pipelib.training.checkpoint import load_for_inference, load_model_weights
+from pipelib.training.checkpoint import load_for_inference, load_model_weights, weights_sha256
 from pipelib.training.device import device_of
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
@@ -216,7 +215,7 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
                                   for i in idx])
 
         model = Video2Pose(cfg, seed=train_cfg.seed)
-        stage1_record = {"sha256": provenance.file_sha256(pose2gloss_ckpt) if stage1_inputs else None}
+        stage1_record = {"weights_sha256": weights_sha256(pose2gloss_ckpt) if stage1_inputs else None}
         stored = {"video2pose": cfg.to_dict(), "section": sec, "pose2gloss": stage1_record}
         result = fit(model, v2p_step, lambda m: evaluate_dev(m, stage1, dev, batch_size, max_frames), batches,
                      train_cfg, run_dir, model_config=stored)
