@@ -25,7 +25,6 @@ checkpoints by the monitored metric, a complete checkpoint holding the model con
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -109,7 +108,7 @@ def train_config(section: Mapping[str, Any], target: str, d_model: int) -> Train
     if sched.get("name") == "noam" and "d_model" not in sched:
         sched["d_model"] = d_model
         train["scheduler"] = sched
-    if "keep_top_k" in {f.name for f in dataclasses.fields(TrainConfig)} and "keep_top_k" not in train:
+    if "keep_top_k" not in train:
         train["keep_top_k"] = int(section.get("average_top_k", 5))
     return TrainConfig.from_dict(train, f"{SECTION}.train")
 
@@ -255,8 +254,8 @@ def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str 
     log.info("recogniser (%s) best dev %s %.4f at epoch %d", target, train_cfg.monitor, result.best_metric,
              result.best_epoch)
 
-    candidates = list(getattr(result, "top_k_paths", None) or [])
-    if not candidates:  # trainer without keep_top_k: the best and the last epoch are what exists
+    candidates = list(result.top_k_paths)
+    if not candidates:  # train.keep_top_k: 0: the best and the last epoch are what exists
         candidates = [result.best_path] + ([result.last_path] if result.last_path.exists() else [])
     candidates = list(dict.fromkeys(Path(p) for p in candidates))
     if _same_epoch(candidates):
