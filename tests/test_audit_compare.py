@@ -107,6 +107,17 @@ def test_missing_files_are_reported_and_sidecars_skipped(tmp_path):
     assert side.status == "skipped" and "provenance" in side.detail
 
 
+def test_outputs_whose_provenance_says_measurement_are_skipped(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for run, fps in (("a", 1402.0), ("b", 1388.5)):
+        (tmp_path / run / "eff.csv").write_text(f"path,fps\nlatents,{fps}\n")
+    assert compare_paths(tmp_path / "a/eff.csv", tmp_path / "b/eff.csv").status == "mismatch"
+    (tmp_path / "a/eff.csv.prov.json").write_text(json.dumps({"deterministic": False}))
+    result = compare_paths(tmp_path / "a/eff.csv", tmp_path / "b/eff.csv")
+    assert result.status == "skipped" and "measurement" in result.detail
+
+
 def _tree(root, png=b"\x89PNG-1", extra=False):
     (root / "run/mlartifacts/abc123").mkdir(parents=True)
     (root / "run/mlartifacts/abc123/history.csv").write_text("x\n1\n")

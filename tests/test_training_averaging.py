@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from pipelib.training.averaging import average_checkpoints, average_state_dicts, rank_checkpoints
-from pipelib.training.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from pipelib.training.checkpoint import CheckpointError, read_checkpoint, save_checkpoint, weights_sha256
 
 
 class Tiny(nn.Module):
@@ -57,6 +57,8 @@ def test_averages_the_best_k_by_metric(tmp_path):
     assert out["config"] == {"model": {"width": 3}}
     assert out["model_class"].endswith("Tiny")
     assert [s["wer"] for s in out["meta"]["averaged_from"]] == [25.0, 30.0, 35.0]
+    hashes = [s["weights_sha256"] for s in out["meta"]["averaged_from"]]
+    assert hashes == [weights_sha256(p) for p in res.chosen]
     assert out["meta"]["source_meta"] == {"note": "e2"}
 
 

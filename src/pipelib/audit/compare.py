@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipelib.audit.values import BITWISE, PROVENANCE_KEYS, Diff, Tolerance, compare_arrays, compare_values
-from pipelib.provenance import file_sha256
+from pipelib.provenance import file_sha256, sidecar_path
 
 MATCH, MISMATCH, MISSING, SKIPPED = "match", "mismatch", "missing", "skipped"
 
@@ -54,7 +54,20 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
             return SKIPPED_DIRS[part]
     if p.name.startswith(".tmp-"):
         return "temporary file of an atomic write"
-    return next((why for suf, why in SKIPPED_SUFFIXES.items() if p.name.endswith(suf)), None)
+    why = next((why for suf, why in SKIPPED_SUFFIXES.items() if p.name.endswith(suf)), None)
+    return why or _measurement(p)
+
+
+def _measurement(path: Path) -> str | None:
+    """A reason to skip an output whose provenance sidecar says it is a measurement (timings)."""
+    sidecar = sidecar_path(path)
+    try:
+        prov = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    except (OSError, ValueError):
+        return None
+    if isinstance(prov, dict) and prov.get("deterministic") is False:
+        return "a measurement: its provenance says deterministic: false"
+    return None
 
 
 def file_kind(path: str | os.PathLike[str]) -> str:

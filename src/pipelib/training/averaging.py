@@ -23,13 +23,13 @@ from typing import Any
 
 import torch
 
-from pipelib.provenance import file_sha256
 from pipelib.training.checkpoint import (
     CheckpointError,
     check_state_matches,
     model_class_name,
     read_checkpoint,
     save_checkpoint,
+    weights_sha256,
 )
 from pipelib.training.topk import rank_key
 
@@ -136,7 +136,7 @@ def average_checkpoints(paths: Sequence[str | os.PathLike[str]], out_path: str |
         log.warning("checkpoints were saved from %s; averaging into %s (keys match)",
                     best["model_class"], model_class_name(model))
     model.load_state_dict(averaged, strict=True)
-    sources = [{"path": str(p.resolve()), "sha256": file_sha256(p), metric: v} for p, v in ranked]
+    sources = [{"path": str(p.resolve()), "weights_sha256": weights_sha256(p), metric: v} for p, v in ranked]
     meta = {"averaged_from": sources, "averaging": {"metric": metric, "mode": mode, "k": k},
             "source_meta": best.get("meta") or {}}
     save_checkpoint(out_path, model, best["config"], epoch=best["epoch"], best_metric=best_value,
