@@ -54,11 +54,10 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
             return SKIPPED_DIRS[part]
     if p.name.startswith(".tmp-"):
         return "temporary file of an atomic write"
-    why = next((why for suf, why in SKIPPED_SUFFIXES.items() if p.name.endswith(suf)), None)
-    return why or _measurement(p)
+    return next((why for suf, why in SKIPPED_SUFFIXES.items() if p.name.endswith(suf)), None)
 
 
-def _measurement(path: Path) -> str | None:
+def measurement_reason(path: str | os.PathLike[str]) -> str | None:
     """A reason to skip an output whose provenance sidecar says it is a measurement (timings)."""
     sidecar = sidecar_path(path)
     try:
@@ -89,7 +88,7 @@ def compare_paths(recorded: str | os.PathLike[str], rerun: str | os.PathLike[str
     """
     recorded, rerun = Path(recorded), Path(rerun)
     label = name or str(recorded)
-    reason = skip_reason(label)
+    reason = skip_reason(label) or measurement_reason(recorded)
     kind = file_kind(recorded if recorded.exists() else rerun)
     if reason:
         return FileResult(label, kind, SKIPPED, None, tolerance.label(), reason)
