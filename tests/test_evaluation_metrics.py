@@ -214,3 +214,13 @@ def test_score_system_keys_and_nan_without_poses():
         metrics.score_system(HYPS, REFS[:1])
     with pytest.raises(ValueError, match="unknown"):
         metrics.score_system(None, None, [_frames([0, 1])], [_frames([0, 1])], dtw="soft")
+
+
+def test_word_error_rates_split_wer_into_its_parts():
+    from pipelib.evaluation.metrics import wer, word_error_rates
+
+    refs = ["REGEN NORD MORGEN", "SONNE SUED"]
+    hyps = ["regen WEST", "SONNE SUED HEUTE"]  # 1 sub + 1 del, then 1 ins; case is normalised
+    rates = word_error_rates(hyps, refs)
+    assert rates == pytest.approx({"WER": 60.0, "SUB": 20.0, "DEL": 20.0, "INS": 20.0})
+    assert rates["WER"] == pytest.approx(wer(hyps, refs))

@@ -188,6 +188,17 @@ def wer(hyps: Sequence[str], refs: Sequence[str]) -> float:
                                    hypothesis_transform=_WER_TRANSFORM))
 
 
+def word_error_rates(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
+    """Corpus WER and its substitution / deletion / insertion parts, each x100 of the reference words
+    (``WER`` = ``SUB`` + ``DEL`` + ``INS``), with the normalisation of :func:`wer`."""
+    _check_text(hyps, refs)
+    out = jiwer.process_words(list(refs), list(hyps), reference_transform=_WER_TRANSFORM,
+                              hypothesis_transform=_WER_TRANSFORM)
+    n = sum(len(r) for r in out.references)
+    return {"WER": 100.0 * out.wer, "SUB": 100.0 * out.substitutions / n,
+            "DEL": 100.0 * out.deletions / n, "INS": 100.0 * out.insertions / n}
+
+
 # --- one system -------------------------------------------------------------------------------------
 
 def score_system(hyps: Sequence[str] | None, refs: Sequence[str] | None,

@@ -35,7 +35,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jiwer
 import pandas as pd
 import sacrebleu
 
@@ -57,20 +56,9 @@ SECTION = "signx.recognition"
 SECTION_KEYS = ("splits", "split", "batch_size", "decoding")
 
 
-def error_rates(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
-    """Corpus WER and its S/D/I parts in % of reference words, normalised as ``metrics.wer``."""
-    if len(hyps) != len(refs) or not refs:
-        raise ValueError(f"{len(hyps)} outputs for {len(refs)} references; give one per reference (>= 1)")
-    out = jiwer.process_words(list(refs), list(hyps), reference_transform=metrics._WER_TRANSFORM,
-                              hypothesis_transform=metrics._WER_TRANSFORM)
-    n = sum(len(r) for r in out.references)
-    return {"WER": 100.0 * out.wer, "SUB": 100.0 * out.substitutions / n,
-            "DEL": 100.0 * out.deletions / n, "INS": 100.0 * out.insertions / n}
-
-
 def score_outputs(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
     """WER/SUB/DEL/INS, BLEU-1..4, ROUGE and sacreBLEU of outputs against references."""
-    scores = error_rates(hyps, refs)
+    scores = metrics.word_error_rates(hyps, refs)
     scores.update(metrics.bleu(hyps, refs))
     scores["ROUGE"] = metrics.rouge(hyps, refs)
     scores["sacreBLEU"] = float(sacrebleu.corpus_bleu(list(hyps), [list(refs)]).score)
