@@ -61,7 +61,9 @@ def test_write_skeletons_from_mediapipe_shards(tmp_path, holistic_shards):
     assert shards.video_ids(out) == ["a", "b"]
     attrs = shards.read_attrs(out)
     assert attrs["skeleton"] == "slrtp178" and attrs["provenance"] == PROV
-    assert attrs["config"] == {"max_gap": 3, "scale": "shoulder_width", "depth": True}
+    assert attrs["config"] == {"max_gap": 3, "scale": "shoulder_width", "depth": True,
+                               "max_abs_value": 1.0e4, "out_of_range": "mask"}
+    assert attrs["input_checks"] == []
     a = shards.read_video(out, "a")
     poses, joint_mask = build_skeleton(_holistic("a", 6, 1), {"max_gap": 3})
     assert a.features.shape == (6, 534)
@@ -144,6 +146,7 @@ def test_export_of_mediapipe_skeletons(tmp_path, holistic_shards):
 def test_slrtp_non_finite_joints_are_masked():
     item = _item("n", 3, 5)
     item["poses_3d"][1, 7, 0] = float("nan")
-    poses, joint_mask = slrtp_skeleton(item, SkeletonConfig(), "n")
+    poses, joint_mask, check = slrtp_skeleton(item, SkeletonConfig(), "n")
+    assert (check.nonfinite, check.nonfinite_values, check.out_of_range) == (1, 1, 0)
     assert joint_mask.sum() == 3 * 178 - 1 and not joint_mask[1, 7] and poses[1, 7].tolist() == [0, 0, 0]
     np.testing.assert_array_equal(poses[0], item["poses_3d"][0].numpy())

@@ -8,5 +8,7 @@ Each corpus kind has one reader module whose ``scan(root, ...)`` lists :class:`r
 - ``videos``: plain video files listed in ``<root>/corpus.csv``.
 
 ``frames`` lists, decodes and verifies frame folders and video files; ``manifest`` verifies every
-entry, assigns shards and writes the manifest and rejected tables as parquet.
+entry, assigns shards and writes the manifest and rejected tables as parquet. ``values`` holds the
+value checks later stages apply at their boundaries (NaN/Inf and implausible values masked and
+counted, empty splits refused naming dataset and split).
 """

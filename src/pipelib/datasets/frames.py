@@ -9,6 +9,10 @@ Verification modes (config ``manifest.verify``):
 - ``quick``: every frame file must exist, be non-empty and carry a PNG or JPEG signature and end
   marker; only the first and last are decoded. For videos the count is the container's and only the
   first and last frames are decoded.
+
+Both modes agree on videos: an empty (0-byte) file is rejected as empty, and a video from which
+fewer frames decode than its container promises is rejected as truncated, the message giving both
+numbers (``quick`` decodes the whole file only when its last promised frame does not decode).
 """
 
 from __future__ import annotations
@@ -146,6 +150,12 @@ def _verify_folder(folder: Path, mode: str) -> tuple[int, str | None]:
 
 
 def _open_video(path: Path) -> cv2.VideoCapture:
+    try:
+        empty = path.stat().st_size == 0
+    except OSError as err:
+        raise DatasetError(f"video {path} cannot be read ({err.strerror})") from None
+    if empty:
+        raise DatasetError(f"video {path} is empty (0 bytes); copy it again from its source")
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()
@@ -167,6 +177,29 @@ def probe_video(path: Path) -> tuple[float, int]:
     return (fps if np.isfinite(fps) and fps > 0 else 0.0), max(count, 0)
 
 
+def _truncated(path: Path, promised: int, decoded: int) -> str:
+    if decoded == 0:
+        promise = f" although its container promises {promised}" if promised else ""
+        return (f"video {path} decodes no frame{promise} (corrupt data or an unsupported codec); "
+                f"re-encode it, e.g. as H.264 or mp4v .mp4")
+    return (f"video {path} is truncated: its container promises {promised} frames but only {decoded} "
+            f"decode; copy it again from its source or re-encode it")
+
+
+def _decode_all(cap: cv2.VideoCapture, path: Path) -> tuple[int, str | None]:
+    """Decode every remaining frame: (frames decoded, reason if a frame changes size)."""
+    n, shape = 0, None
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return n, None
+        if shape is None:
+            shape = frame.shape
+        elif frame.shape != shape:
+            return n, f"frame {n} of video {path} changes size from {shape} to {frame.shape}"
+        n += 1
+
+
 def _verify_video(path: Path, mode: str) -> tuple[int, str | None]:
     if not path.is_file():
         return 0, f"video file {path} does not exist"
@@ -175,37 +208,31 @@ def _verify_video(path: Path, mode: str) -> tuple[int, str | None]:
     except DatasetError as err:
         return 0, str(err)
     try:
+        promised = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), 0)     # 0: the container does not say
         if mode == "full":
-            n = 0
-            shape = None
-            while True:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                if shape is None:
-                    shape = frame.shape
-                elif frame.shape != shape:
-                    return n, f"frame {n} of video {path.name} changes size from {shape} to {frame.shape}"
-                n += 1
-            return n, (None if n else f"video {path} has no decodable frames")
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            n, reason = _decode_all(cap, path)
+            if reason:
+                return n, reason
+            if n < promised or n == 0:
+                return n, _truncated(path, promised, n)
+            return n, None
         ok, _ = cap.read()
         if not ok:
-            return 0, f"video {path} has no decodable frames"
-        if count <= 0:  # container does not say: count by demuxing
+            return 0, _truncated(path, promised, 0)
+        if promised <= 0:  # the container does not say: count by demuxing
             count = 1
             while cap.grab():
                 count += 1
             return count, None
-        if count > 1:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, count - 1)
+        if promised > 1:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, promised - 1)
             ok, _ = cap.read()
-            if not ok:
-                return count, (
-                    f"the last frame (index {count - 1}) of video {path.name} could not be decoded; "
-                    f"the file may be truncated (manifest.verify: full counts the decodable frames)"
-                )
-        return count, None
+            if not ok:  # decode it all, as full does, to say how many frames there are
+                cap.release()
+                cap = _open_video(path)
+                n, reason = _decode_all(cap, path)
+                return n, reason or (_truncated(path, promised, n) if n < promised else None)
+        return promised, None
     finally:
         cap.release()
 

@@ -134,15 +134,19 @@ def scan(root: Path, name: str = "slrtp_poses", fps: float | None = None) -> lis
     """Entries of the three split files; frame counts come from ``poses_3d``.
 
     Entries whose value is malformed (not a dict, missing fields, wrong pose shape) are marked
-    rejected with the reason.
+    rejected with the reason. Entries holding NaN/Inf values are kept (the skeletons stage masks
+    those joints and reports each video); each file's count is logged here.
     """
     entries: list[Entry] = []
     for split, path in split_files(root, name).items():
         data = load_split(path)
         if not data:
             log.warning("%s holds no entries: split %r of dataset %r has 0 entries", path, split, name)
+        nonfinite: dict[str, int] = {}
         for key, value in data.items():
             poses, reason = _check(value)
+            if poses is not None and (n_bad := int(poses.size - np.isfinite(poses).sum())):
+                nonfinite[str(key)] = n_bad
             meta = value if reason is None else {}
             entries.append(Entry(
                 id=str(key), split=split, source=path, media="poses", fps=float(fps or FPS),
@@ -150,4 +154,10 @@ def scan(root: Path, name: str = "slrtp_poses", fps: float | None = None) -> lis
                 text=str(meta.get("text", "")), frame_count=0 if poses is None else int(poses.shape[0]),
                 reject=reason,
             ))
+        if nonfinite:
+            worst = sorted(nonfinite, key=lambda k: (-nonfinite[k], k))[:5]
+            log.warning("%s: %d of %d entries hold NaN/Inf pose values (%d values in all; most in %s); the "
+                        "skeletons stage masks those joints and logs each video", path, len(nonfinite),
+                        len(data), sum(nonfinite.values()),
+                        ", ".join(f"{k} ({nonfinite[k]})" for k in worst))
     return entries

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from pipelib.estimators.base import SLOT_ORDER
+from pipelib.estimators.base import SLOT_DIMS, SLOT_ORDER
+from pipelib.fusion.checks import DEFAULT_MAX_ABS, checked_slot, record
 from pipelib.fusion.stats import FusionStats
 from pipelib.io import shards
 
@@ -21,8 +22,12 @@ def fuse_video(parts: Mapping[str, shards.VideoArrays], stats: FusionStats) -> s
 
     features (T, 1959) float32: each slot z-normalised with train statistics; a slot's block is 0
     (the train mean) on frames where that slot is invalid. extras ``slot_mask`` (T, 5) bool in
-    SLOT_ORDER; mask (T,) is True where any slot is valid.
+    SLOT_ORDER; mask (T,) is True where any slot is valid. ``parts`` must hold finite values on
+    valid frames and each slot's declared width (see :func:`pipelib.fusion.checks.checked_slot`).
     """
+    widths = {s: parts[s].features.shape[1] for s in SLOT_ORDER}
+    if widths != SLOT_DIMS:
+        raise ValueError(f"slot widths {widths} differ from the declared {SLOT_DIMS}")
     lengths = {s: parts[s].n_frames for s in SLOT_ORDER}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"slots disagree on the number of frames: {lengths}")
@@ -41,14 +46,22 @@ def fuse_video(parts: Mapping[str, shards.VideoArrays], stats: FusionStats) -> s
 
 
 def fuse_shard(slot_paths: Mapping[str, str | os.PathLike[str]], stats: FusionStats,
-               out_path: str | os.PathLike[str], provenance: Mapping[str, Any]) -> dict[str, int]:
-    """Fuse every video present in all five slot shards; the others are failures with reasons."""
+               out_path: str | os.PathLike[str], provenance: Mapping[str, Any],
+               max_abs: float = DEFAULT_MAX_ABS) -> dict[str, int]:
+    """Fuse every video present in all five slot shards; the others are failures with reasons.
+
+    Each slot block is checked first (:mod:`pipelib.fusion.checks`): a wrong width stops the job,
+    frames holding NaN/Inf or values beyond ``max_abs`` are masked and listed in the shard's
+    ``input_checks`` attribute. Returns fused, excluded and masked (slot blocks with masked frames).
+    """
     ids = {s: shards.video_ids(slot_paths[s]) for s in SLOT_ORDER}
     failed = {s: dict(shards.read_failures(slot_paths[s])) for s in SLOT_ORDER}
     everyone = sorted(set().union(*ids.values(), *(f.keys() for f in failed.values())))
     common = set.intersection(*(set(v) for v in ids.values()))
     n_ok = 0
-    attrs = {"slot_order": list(SLOT_ORDER), "provenance": dict(provenance)}
+    checks: list[dict[str, Any]] = []  # filled below; the writer encodes its attrs when it closes
+    attrs = {"slot_order": list(SLOT_ORDER), "max_abs_value": float(max_abs), "input_checks": checks,
+             "provenance": dict(provenance)}
     with shards.ShardWriter(out_path, attrs=attrs) as writer:
         for vid in everyone:
             if vid not in common:
@@ -56,7 +69,12 @@ def fuse_shard(slot_paths: Mapping[str, str | os.PathLike[str]], stats: FusionSt
                 writer.fail(vid, "; ".join(reasons))
                 log.warning("%s excluded: %s", vid, "; ".join(reasons))
                 continue
-            parts = {s: shards.read_video(slot_paths[s], vid, extras=False) for s in SLOT_ORDER}
+            parts = {}
+            for s in SLOT_ORDER:
+                parts[s], check = checked_slot(shards.read_video(slot_paths[s], vid, extras=False), s,
+                                               slot_paths[s], max_abs)
+                if check.masked:
+                    checks.append(record(vid, s, slot_paths[s], check, max_abs))
             try:
                 fused = fuse_video(parts, stats)
             except ValueError as exc:
@@ -66,5 +84,5 @@ def fuse_shard(slot_paths: Mapping[str, str | os.PathLike[str]], stats: FusionSt
             writer.write(fused)
             n_ok += 1
         n_failed = writer.n_failed
-    log.info("fused %d videos, %d excluded", n_ok, n_failed)
-    return {"fused": n_ok, "excluded": n_failed}
+    log.info("fused %d videos, %d excluded, %d slot block(s) with masked frames", n_ok, n_failed, len(checks))
+    return {"fused": n_ok, "excluded": n_failed, "masked": len(checks)}

@@ -10,7 +10,9 @@ from typing import Any
 import h5py
 import numpy as np
 
+from pipelib.datasets.values import EmptySplitError, dataset_of
 from pipelib.estimators.base import SLOT_DIMS, SLOT_ORDER
+from pipelib.fusion.checks import DEFAULT_MAX_ABS, checked_slot, record
 from pipelib.io import shards
 from pipelib.io.atomic import atomic_path
 
@@ -34,9 +36,11 @@ def slot_offsets() -> dict[str, slice]:
 
 
 def compute(slot_shards: Mapping[str, Iterable[str | os.PathLike[str]]], train_ids: Collection[str],
-            min_std: float = 1e-6) -> FusionStats:
+            min_std: float = 1e-6, max_abs: float = DEFAULT_MAX_ABS) -> FusionStats:
     """Mean and population std per dimension over the valid frames of ``train_ids``.
 
+    Only finite values count: frames holding NaN/Inf or a value beyond ``max_abs`` are masked first
+    and logged per video (:mod:`pipelib.fusion.checks`); a block of the wrong width is refused.
     Dimensions whose std is below ``min_std`` get std 1, so normalisation only centres them.
     """
     train = set(train_ids)
@@ -48,17 +52,25 @@ def compute(slot_shards: Mapping[str, Iterable[str | os.PathLike[str]]], train_i
         s = np.zeros(SLOT_DIMS[slot])
         ss = np.zeros(SLOT_DIMS[slot])
         n = 0
-        for path in slot_shards[slot]:
+        paths = [str(p) for p in slot_shards[slot]]
+        for path in paths:
             for vid in shards.video_ids(path):
                 if vid not in train:
                     continue
-                v = shards.read_video(path, vid, extras=False)
+                v, check = checked_slot(shards.read_video(path, vid, extras=False), slot, path, max_abs)
+                if check.masked:
+                    record(vid, slot, path, check, max_abs)
                 x = v.features[v.mask].astype(np.float64)
                 s += x.sum(axis=0)
                 ss += (x * x).sum(axis=0)
                 n += len(x)
         if n == 0:
-            raise ValueError(f"slot {slot} has no valid train frames: cannot compute fusion statistics")
+            where = f"dataset {dataset_of(paths[0])!r}, split 'train'" if paths else "split 'train'"
+            raise EmptySplitError(
+                f"{where}: slot {slot} has no valid frame in {len(train)} train video(s) of "
+                f"{len(paths)} shard file(s) after masking, so fusion statistics cannot be computed; "
+                f"masked frames are logged above and the extraction logs say why the others failed"
+            )
         m = s / n
         var = np.maximum(ss / n - m * m, 0.0)
         sd = np.sqrt(var)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from pipelib.batching import batch_indices
+from pipelib.datasets.values import require_split
 from pipelib.io import shards
 from pipelib.production.generator import (
     GeneratorConfig,
@@ -55,8 +56,9 @@ def read_latents(latents_h5: str | os.PathLike[str], split: str) -> LatentSet:
         ids.append(v.video_id)
         texts.append(str(v.attrs.get("text", "")))
         lat.append(torch.from_numpy(v.features[v.mask]))
-    if not ids:
-        raise ValueError(f"{latents_h5} has no videos of split {split!r}")
+    require_split(len(ids), latents_h5, split, "video")
+    require_split(sum(len(x) for x in lat), latents_h5, split, "frame with a body",
+                  f"{len(ids)} video(s), every frame masked")
     return LatentSet(ids, texts, lat)
 
 

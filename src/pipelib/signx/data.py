@@ -22,6 +22,7 @@ import torch
 
 from pipelib.batching import pad_sequences, pad_token_ids
 from pipelib.datasets.manifest import read_manifest
+from pipelib.datasets.values import require_split
 from pipelib.estimators.base import FUSED_DIM, SLOT_ORDER
 from pipelib.io import shards
 from pipelib.text.vocab import Vocab
@@ -108,6 +109,23 @@ class FusedCorpus:
         video = shards.VideoArrays(video_id, g["features"][()], g["mask"][()],
                                    extras={"slot_mask": g["slot_mask"][()]} if "slot_mask" in g else {})
         return fused_video(video, self.paths[k])
+
+    def valid_frames(self, video_id: str) -> int:
+        """How many frames of one video have some valid slot (reads the mask only)."""
+        k = self._where[video_id]
+        h5 = self._handles.get(k)
+        if h5 is None:
+            h5 = self._handles[k] = h5py.File(self.paths[k], "r")
+        return int(np.count_nonzero(h5["videos"][video_id]["mask"][()]))
+
+    def require(self, ids: Sequence[str], manifest: str | os.PathLike[str], split: str, listed: int) -> None:
+        """Raise :class:`~pipelib.datasets.values.EmptySplitError` naming dataset and split unless
+        some of ``ids`` (the split's videos in the shards, of ``listed`` in the manifest) has a valid
+        frame."""
+        require_split(len(ids), manifest, split, "video with fused features",
+                      f"{listed} listed in the manifest")
+        require_split(sum(self.valid_frames(v) for v in ids), manifest, split,
+                      "fused frame with a valid slot", f"{len(ids)} video(s), every frame masked")
 
     def present(self, ids: Sequence[str], what: str) -> list[str]:
         """The ``ids`` stored in the shards (order kept); logs how many failed or are missing."""

@@ -101,9 +101,8 @@ def train_pose2gloss(manifest: str | os.PathLike[str], fused_shards: Sequence[st
     with FusedCorpus(fused_shards) as corpus:
         train = _GlossSet(corpus, train_rows, vocab, "pose2gloss train split")
         dev = _GlossSet(corpus, dev_rows, vocab, "pose2gloss dev split")
-        if not len(train) or not len(dev):
-            raise ValueError(f"{manifest}: pose2gloss needs train and dev videos with fused features; found "
-                             f"{len(train)} train and {len(dev)} dev")
+        corpus.require(train.ids, manifest, "train", len(train_rows))
+        corpus.require(dev.ids, manifest, "dev", len(dev_rows))
         log.info("pose2gloss: %d train / %d dev videos, %d glosses (with specials)", len(train), len(dev),
                  len(vocab))
 

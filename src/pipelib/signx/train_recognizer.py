@@ -39,6 +39,7 @@ import torch
 from pipelib import provenance
 from pipelib.batching import batch_indices
 from pipelib.datasets.manifest import read_manifest
+from pipelib.datasets.values import require_split
 from pipelib.evaluation.metrics import bleu, wer
 from pipelib.io.atomic import write_text_atomic
 from pipelib.signx.latent_data import (
@@ -197,13 +198,12 @@ def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str 
     if len(train) < len(train_all):
         log.warning("recogniser: %d of %d train videos are in no augmentation shard; they are left out",
                     len(train_all) - len(train), len(train_all))
-    if not len(train):
-        raise ValueError(f"none of the manifest's train videos is in the augmentation shards {aug_shards}; "
-                         "rebuild them from this manifest")
+    require_split(len(train), manifest, "train", "video in the augmentation shards",
+                  f"{len(train_all)} listed in the manifest; rebuild the shards from this manifest")
     check_width({train.ids[0]: reader.read(train.ids[0])}, mask.kept_width, aug_shards[0])
     dev_latents = read_pruned_latents(latent_shards, dev_all.ids, mask, "recogniser dev")
-    if not dev_latents:
-        raise ValueError(f"no dev video has latents in {latent_shards}; the recogniser is selected on dev")
+    require_split(len(dev_latents), manifest, "dev", "video with latents",
+                  f"{len(dev_all)} listed in the manifest, none in {len(latent_shards)} latent shard(s)")
     dev = dev_all.keep(dev_latents)
     x_dev = [dev_latents[v] for v in dev.ids]
 

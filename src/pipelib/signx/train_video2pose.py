@@ -200,12 +200,11 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
     with FusedCorpus(fused_shards) as corpus:
         sets = {}
         for split in ("train", "dev"):
-            rows = pixel_rows(split_rows(manifest, split), corpus, f"video2pose {split} split")
+            listed = split_rows(manifest, split)
+            rows = pixel_rows(listed, corpus, f"video2pose {split} split")
+            corpus.require(list(rows["id"]), manifest, split, len(listed))
             sets[split] = PairSet(rows, corpus, cfg.image_size, stride, bool(sec.get("cache_frames", True)))
         train, dev = sets["train"], sets["dev"]
-        if not len(train) or not len(dev):
-            raise ValueError(f"{manifest}: video2pose needs train and dev videos with frames and fused "
-                             f"features; found {len(train)} train and {len(dev)} dev")
         log.info("video2pose: %d train / %d dev videos at %d px, stride %d, max_frames %s", len(train),
                  len(dev), cfg.image_size, stride, max_frames)
 

@@ -20,13 +20,18 @@ Masking (:mod:`~pipelib.skeletons.gaps`): a frame without a pose is masked whole
 of at most ``max_gap`` frames with tracking on both sides is filled per joint by linear
 interpolation in the normalised coordinates; longer gaps and leading / trailing gaps stay masked.
 Masked joints are 0. SLRTP challenge poses (manifest media ``poses``) are already normalised and
-pass through unchanged, all joints valid.
+pass through unchanged. Every skeleton, either way, is checked: joints holding NaN/Inf are masked,
+joints with a coordinate beyond ``max_abs_value`` are masked or refused (``out_of_range``), and each
+video with masked joints is logged and listed in the file attribute ``input_checks``.
 
 Config section ``skeletons`` (:class:`~pipelib.skeletons.config.SkeletonConfig`):
 
 * ``max_gap`` (int, 5): longest hand / face gap, in frames, that is interpolated; 0 fills none
 * ``scale`` ("shoulder_width"): ``shoulder_width`` as above, or ``none`` (neck-centred pixels)
 * ``depth`` (true): keep z; false sets z = 0 everywhere (also for SLRTP poses)
+* ``max_abs_value`` (1e4): a joint coordinate of larger magnitude is implausible
+* ``out_of_range`` ("mask"): ``mask`` such joints (counted like NaN/Inf joints) or ``refuse`` (the
+  job fails naming the video and file)
 
 Modules: ``layout`` (slot tables), ``config``, ``pixels`` (Holistic -> pixel skeleton), ``normalise``,
 ``gaps``, ``build`` (:func:`build_skeleton`), ``write`` (:func:`write_skeletons`, one HDF5 per

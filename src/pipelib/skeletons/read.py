@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from pipelib.datasets.values import mask_bad_values, require_split
 from pipelib.io import shards
+
+log = logging.getLogger("pipelib.skeletons")
 
 
 @dataclass
@@ -27,16 +31,26 @@ class SkeletonSequence:
 
 
 def read_split(path: str | os.PathLike[str], split: str) -> list[SkeletonSequence]:
-    """Every video of ``split`` in a skeleton file written by ``write_skeletons``, sorted by id."""
+    """Every video of ``split`` in a skeleton file written by ``write_skeletons``, sorted by id.
+
+    Joints holding NaN/Inf (a file not written by this pipeline) are masked and logged per video.
+    Raises :class:`~pipelib.datasets.values.EmptySplitError`, naming dataset and split, when the
+    split has no video or no frame with a valid joint.
+    """
     out = []
     for v in shards.iter_videos(path):
         if v.attrs.get("split") != split:
             continue
-        poses = v.features.reshape(v.n_frames, 178, 3)
-        jm = v.extras["joint_mask"].astype(bool) & v.mask[:, None]
-        out.append(SkeletonSequence(v.video_id, np.where(jm[..., None], poses, 0.0).astype(np.float32), jm,
-                                    str(v.attrs.get("text", "")), str(v.attrs.get("gloss", "")),
-                                    str(v.attrs.get("signer", ""))))
-    if not out:
-        raise ValueError(f"{path} has no videos of split {split!r}")
+        jm = v.extras["joint_mask"].astype(bool) & v.mask[:, None]                  # (T, 178)
+        check = mask_bad_values(v.features.reshape(v.n_frames, 178, 3), jm, np.inf)
+        if check.nonfinite:
+            log.warning("%s: video %s has %d unmasked joint(s) holding NaN/Inf; they are masked", path,
+                        v.video_id, check.nonfinite)
+        jm = check.valid
+        poses = np.where(jm[..., None], check.values, 0.0).astype(np.float32)      # (T, 178, 3)
+        out.append(SkeletonSequence(v.video_id, poses, jm, str(v.attrs.get("text", "")),
+                                    str(v.attrs.get("gloss", "")), str(v.attrs.get("signer", ""))))
+    require_split(len(out), path, split, "video")
+    require_split(sum(int(s.joint_mask.any(axis=1).sum()) for s in out), path, split,
+                  "frame with a valid joint", f"{len(out)} video(s), every joint masked")
     return sorted(out, key=lambda s: s.video_id)

@@ -2,9 +2,11 @@
 
 Videos (media ``frames``/``video``) are built from the MediaPipe Holistic shards with
 :func:`~pipelib.skeletons.build.build_skeleton`. SLRTP challenge poses (media ``poses``) are already
-normalised by the challenge and pass through unchanged (z set to 0 when ``depth`` is false); only
-non-finite joints are masked. A sequence that cannot be built goes to the file's failure table with
-its reason.
+normalised by the challenge and pass through unchanged (z set to 0 when ``depth`` is false). Every
+skeleton is then checked (:func:`checked_joints`): joints holding NaN/Inf are masked, joints beyond
+``max_abs_value`` are masked or refused (``out_of_range``), and each video with masked joints is
+logged and listed in the file attribute ``input_checks``. A sequence that cannot be built goes to the
+file's failure table with its reason.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 
 from pipelib.datasets import slrtp
 from pipelib.datasets.errors import DatasetError
+from pipelib.datasets.values import InputValueError, ValueCheck, mask_bad_values
 from pipelib.io import shards
 from pipelib.skeletons.build import build_skeleton
 from pipelib.skeletons.config import SkeletonConfig
@@ -62,17 +65,41 @@ class _SplitCache:
         return self.data[video_id]
 
 
-def slrtp_skeleton(entry: Mapping[str, Any], cfg: SkeletonConfig, video_id: str = "?",
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """``(poses (F, 178, 3) float32, joint_mask (F, 178) bool)`` of one SLRTP entry, as given."""
+def checked_joints(poses: np.ndarray, joint_mask: np.ndarray, cfg: SkeletonConfig, video_id: str,
+                   source: str) -> tuple[np.ndarray, np.ndarray, ValueCheck]:
+    """``(poses, joint_mask, check)`` with joints holding NaN/Inf or a coordinate beyond
+    ``cfg.max_abs_value`` masked (and set to 0); under ``out_of_range: refuse`` the latter raise
+    :class:`InputValueError` naming the video and ``source`` instead. poses (T, 178, 3), mask (T, 178)."""
+    check = mask_bad_values(poses, joint_mask, cfg.max_abs_value)
+    if check.out_of_range and cfg.out_of_range == "refuse":
+        raise InputValueError(
+            f"{source}: video {video_id!r} has {check.out_of_range} joint(s) with a coordinate of magnitude "
+            f"up to {check.max_abs:g}, beyond skeletons.max_abs_value = {cfg.max_abs_value:g}; fix those "
+            f"poses, or set skeletons.out_of_range: mask to mask such joints and go on"
+        )
+    valid = check.valid
+    return np.where(valid[..., None], check.values, 0.0).astype(np.float32), valid, check
+
+
+def slrtp_skeleton(entry: Mapping[str, Any], cfg: SkeletonConfig, video_id: str = "?", source: str = "?",
+                   ) -> tuple[np.ndarray, np.ndarray, ValueCheck]:
+    """``(poses (F, 178, 3) float32, joint_mask (F, 178) bool, check)`` of one SLRTP entry, as given
+    but for the joints :func:`checked_joints` masks."""
     poses = np.array(slrtp.poses_array(entry["poses_3d"]), dtype=np.float32)   # (F, 178, 3)
     if poses.ndim != 3 or poses.shape[1:] != (N_JOINTS, 3):
         raise ValueError(f"video {video_id}: poses_3d has shape {poses.shape}, expected (F, {N_JOINTS}, 3)")
     if not cfg.depth:
         poses[..., 2] = 0.0
-    joint_mask = np.isfinite(poses).all(axis=2)                                # (F, 178)
-    poses[~joint_mask] = 0.0
-    return poses, joint_mask
+    return checked_joints(poses, np.ones(poses.shape[:2], dtype=bool), cfg, video_id, source)
+
+
+def _report(video_id: str, source: str, check: ValueCheck, cfg: SkeletonConfig) -> dict[str, Any]:
+    """One ``input_checks`` row for a video with masked joints, logged as a warning."""
+    log.warning("video %s (%s): masked %d joint(s) holding NaN/Inf (%d values) and %d joint(s) with a "
+                "coordinate beyond skeletons.max_abs_value = %g (largest finite |value| %g)", video_id,
+                source, check.nonfinite, check.nonfinite_values, check.out_of_range, cfg.max_abs_value,
+                check.max_abs)
+    return {"video": video_id, "source": source, **check.as_dict()}
 
 
 def _video(video_id: str, poses: np.ndarray, joint_mask: np.ndarray, attrs: dict[str, Any],
@@ -97,13 +124,18 @@ def write_skeletons(
     extra ``joint_mask`` (T, 178), attrs split, text, gloss, signer, fps, name, source. File attrs:
     skeleton ("slrtp178"), config (the ``skeletons`` section), provenance. ``holistic_shards`` may be
     empty for a dataset of SLRTP poses. Returns a summary: videos, written, failed, frames,
-    joint_coverage (fraction of unmasked joints over all frames).
+    joint_coverage (fraction of unmasked joints over all frames), masked_nonfinite and
+    masked_out_of_range (joints masked by :func:`checked_joints`, also listed per video in the file
+    attribute ``input_checks``), body_frames ({split: frames with a body}).
     """
     cfg = SkeletonConfig.coerce(cfg)
     where, upstream = holistic_index(holistic_shards)
     cache = _SplitCache()
-    attrs = {"skeleton": LAYOUT, "joints": N_JOINTS, "config": cfg.as_dict(), "provenance": dict(provenance)}
+    checks: list[dict[str, Any]] = []  # filled below; the writer encodes its attrs when it closes
+    attrs = {"skeleton": LAYOUT, "joints": N_JOINTS, "config": cfg.as_dict(), "input_checks": checks,
+             "provenance": dict(provenance)}
     n_frames = n_joints_ok = 0
+    body_frames = {str(s): 0 for s in manifest["split"].unique()}
     with shards.ShardWriter(out_path, attrs=attrs) as writer:
         for row in manifest.itertuples(index=False):
             vid = str(row.id)
@@ -112,25 +144,36 @@ def write_skeletons(
             try:
                 if row.media == "poses":
                     entry = cache.entry(str(row.source), vid)
-                    poses, joint_mask = slrtp_skeleton(entry, cfg, vid)
+                    poses, joint_mask, check = slrtp_skeleton(entry, cfg, vid, str(row.source))
                     meta.update(name=str(entry.get("name", vid)), source="slrtp_poses")
                 else:
                     if vid not in where:
                         why = upstream.get(vid, "it is in none of the MediaPipe shards given")
                         raise ValueError(f"no MediaPipe result: {why}")
                     hol = shards.read_video(where[vid], vid, extras=HOLISTIC_EXTRAS)
-                    poses, joint_mask = build_skeleton(hol, cfg)
+                    poses, joint_mask, check = checked_joints(*build_skeleton(hol, cfg), cfg, vid, where[vid])
                     meta.update(source="mediapipe_holistic", image_size=hol.attrs.get("image_size"))
             except (ValueError, DatasetError, OSError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 writer.fail(vid, reason)
                 log.warning("%s failed: %s", vid, reason)
                 continue
-            writer.write(_video(vid, poses, joint_mask, meta))
+            if check.masked:
+                checks.append(_report(vid, str(row.source) if row.media == "poses" else where[vid],
+                                      check, cfg))
+            video = _video(vid, poses, joint_mask, meta)
+            writer.write(video)
             n_frames += poses.shape[0]
             n_joints_ok += int(joint_mask.sum())
+            body_frames[meta["split"]] += int(video.mask.sum())
         n_failed = writer.n_failed
     summary = {"videos": len(manifest), "written": len(manifest) - n_failed, "failed": n_failed,
-               "frames": n_frames, "joint_coverage": n_joints_ok / max(n_frames * N_JOINTS, 1)}
+               "frames": n_frames, "joint_coverage": n_joints_ok / max(n_frames * N_JOINTS, 1),
+               "masked_nonfinite": sum(c["nonfinite"] for c in checks),
+               "masked_out_of_range": sum(c["out_of_range"] for c in checks), "body_frames": body_frames}
     log.info("skeletons written to %s: %s", out_path, summary)
+    for split, n in body_frames.items():
+        if n == 0:
+            log.warning("split %s has no frame with a body in %s: training or scoring on it will fail",
+                        split, out_path)
     return summary
