@@ -154,3 +154,60 @@ def test_weights_hash_names_the_model_not_the_file(tmp_path):
         model[0].weight[0, 0] += 1e-6
     c = save_checkpoint(tmp_path / "c.pt", model, {"m": 1}, epoch=1)
     assert weights_sha256(c) != weights_sha256(a)
+
+
+def _half_write_then_fail(message: str):
+    """torch.save that writes part of the file and then fails the way its C++ writer does."""
+    def save(obj, path):
+        with open(path, "wb") as f:
+            f.write(b"PK\x03\x04 partial")
+        raise RuntimeError(message)
+    return save
+
+
+def test_full_disk_during_save_names_the_path_and_says_the_disk_is_full(tmp_path, monkeypatch):
+    usage = type("usage", (), {"total": 10 << 30, "used": 10 << 30, "free": 4096})
+    monkeypatch.setattr(torch, "save", _half_write_then_fail("basic_ios::clear: iostream error"))
+    monkeypatch.setattr("shutil.disk_usage", lambda path: usage)
+    target = tmp_path / "run" / "last.pt"
+    with pytest.raises(CheckpointError, match=rf"could not write {target}: the disk is full \(0\.0 MiB left"):
+        save_checkpoint(target, Net(), {"m": 1}, epoch=1)
+    assert list((tmp_path / "run").iterdir()) == []  # no partial file left behind
+
+
+def test_other_write_failure_names_the_path_and_the_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch, "save", _half_write_then_fail("[enforce fail at inline_container.cc:672]"))
+    target = tmp_path / "last.pt"
+    with pytest.raises(CheckpointError, match=rf"could not write {target}: the write failed "
+                                              r"\(RuntimeError: \[enforce fail.*MiB left"):
+        save_checkpoint(target, Net(), {"m": 1}, epoch=1)
+
+
+def test_real_full_file_system(tmp_path):
+    """A 64 KiB tmpfs (mounted in a private user and mount namespace, where the kernel allows it)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) to mount a private tmpfs")
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                            f"mount -t tmpfs -o size=64k tmpfs {mount}"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a private tmpfs here: {probe.stderr.decode().strip()}")
+    code = ("import sys, torch\n"
+            "from pipelib.training import save_checkpoint, CheckpointError\n"
+            "try:\n"
+            "    save_checkpoint(sys.argv[1] + '/run/last.pt', torch.nn.Linear(300, 300), {}, epoch=1)\n"
+            "except CheckpointError as err:\n"
+            "    print(err)\n")
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    proc = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                           f'mount -t tmpfs -o size=64k tmpfs {mount} && PYTHONPATH={src} '
+                           f'"{sys.executable}" -c "$0" {mount}', code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith(f"could not write {mount}/run/last.pt: the disk is full"), proc.stdout

@@ -104,6 +104,97 @@ def test_two_jobs_at_once_with_default_uri(tmp_path, monkeypatch):
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()
 
 
+def _shared_store_job(run_dir: str, uri: str) -> None:
+    torch.set_num_threads(1)
+    train(run_dir, {"uri": uri, "experiment": "crowd"}, epochs=2)
+
+
+def test_eight_jobs_starting_together_on_one_fresh_sqlite_store_all_log(tmp_path, monkeypatch):
+    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401  (imported once here, shared by fork)
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("PIPELIB_CACHE_DIR", str(tmp_path / "cache"))  # no template yet: they race for it too
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    torch.optim.Adam(torch.nn.Linear(1, 1).parameters())
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_shared_store_job, args=(str(tmp_path / f"job{i}"), uri)) for i in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0] * 8
+
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("crowd").experiment_id])
+    assert sorted(r.info.run_name for r in runs) == [f"job{i}" for i in range(8)]
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        for key in ("dev/loss", "train/loss", "train/data_wait_fraction", "lr", "seconds"):
+            assert sorted(m.step for m in client.get_metric_history(run.info.run_id, key)) == [1, 2], key
+    assert (tmp_path / "cache").is_dir()
+
+
+def test_new_stores_are_copies_of_one_migrated_template(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from pipelib.training import mlflow_tracker
+
+    monkeypatch.setenv("PIPELIB_CACHE_DIR", str(tmp_path / "cache"))
+    made = []
+    real = mlflow_tracker.create_store
+    monkeypatch.setattr(mlflow_tracker, "create_store", lambda db: (made.append(db), real(db)))
+    for name in ("a", "b"):
+        uri = f"sqlite:///{tmp_path / name / 'mlflow.db'}"
+        tracker = mlflow_tracker.MlflowTracker(uri, "e")
+        run_id = tracker.start(name)
+        tracker.log_metrics({"x": 1.0}, step=1)
+        tracker.finish()
+        assert MlflowClient(tracking_uri=uri).get_run(run_id).data.metrics == {"x": 1.0}
+    assert len(made) == 1 and made[0].parent == tmp_path / "cache" / f"mlflow-{_mlflow_version()}"
+
+
+def _mlflow_version() -> str:
+    import mlflow
+
+    return mlflow.__version__
+
+
+class FailingTracker(NullTracker):
+    """A tracker whose ``fail_in`` call raises (as a dead tracking server or a broken store would)."""
+
+    def __init__(self, fail_in: str) -> None:
+        self.fail_in = fail_in
+        self.calls: list[str] = []
+
+    def __getattribute__(self, name):
+        attr = object.__getattribute__(self, name)
+        if name in ("start", "log_params", "log_metrics", "log_dict", "log_artifact", "set_tags", "finish"):
+            def call(*args, **kwargs):
+                self.calls.append(name)
+                if name == self.fail_in:
+                    raise ConnectionError(f"tracking server unreachable during {name}")
+                return "run-1" if name == "start" else attr(*args, **kwargs)
+            return call
+        return attr
+
+
+@pytest.mark.parametrize("fail_in", ["start", "log_metrics", "finish"])
+def test_tracking_failure_is_one_warning_and_training_completes(tmp_path, caplog, fail_in):
+    caplog.set_level("WARNING", logger="pipelib.training")
+    tracker = FailingTracker(fail_in)
+    torch.manual_seed(0)
+    result = fit(torch.nn.Linear(2, 1), step, dev, batches, cfg({"experiment": "e"}, epochs=3), tmp_path,
+                 tracker)
+    assert len(result.history) == 3 and result.best_path.is_file() and result.last_path.is_file()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and f"failed in {fail_in}" in warnings[0]
+    assert "tracking server unreachable" in warnings[0] and "training goes on untracked" in warnings[0]
+    if fail_in == "start":
+        assert tracker.calls == ["start"]  # nothing more is sent to a tracker that failed
+    elif fail_in == "log_metrics":
+        assert tracker.calls.count("log_metrics") == 1 and tracker.calls[-1] == "finish"
+
+
 class RacingClient:
     """Another process creates the experiment between our lookup and our create."""
 

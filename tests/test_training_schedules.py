@@ -15,6 +15,7 @@ from pipelib.training import CheckpointError, NullTracker, TrainConfig, fit, rea
 from pipelib.training.history import read_history
 from pipelib.training.optim import build_optimizer, build_scheduler
 from pipelib.training.schedules import cosine_rate, noam_rate, step_scheduler
+from pipelib.training.trainer import TIMING_KEYS
 
 N, D, BATCH = 40, 3, 8  # 5 optimizer steps per epoch
 
@@ -219,8 +220,8 @@ def test_resume_is_bit_identical(tmp_path, sched):
         assert torch.equal(a["model"][key], b["model"][key]), key
     assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"] == 20
     assert a["optimizer"]["param_groups"][0]["lr"] == b["optimizer"]["param_groups"][0]["lr"]
-    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in straight.history]
-    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in resumed.history]
+    strip = [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in straight.history]
+    assert strip == [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in resumed.history]
 
 
 def test_resume_refuses_a_changed_schedule_and_old_configs_still_resume(tmp_path):

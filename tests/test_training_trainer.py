@@ -24,6 +24,7 @@ from pipelib.training import (
 )
 from pipelib.training.history import read_history
 from pipelib.training.seeding import deterministic_algorithms
+from pipelib.training.trainer import TIMING_KEYS
 
 N, D, BATCH = 48, 4, 12
 
@@ -129,8 +130,8 @@ def test_resume_after_kill_equals_straight_run(tmp_path):
     assert resumed.resumed_from_epoch == 2 and resumed.stopped_early and not partial.exists()
     assert_same_weights(weights(straight.last_path), weights(resumed.last_path))
     assert_same_weights(weights(straight.best_path), weights(resumed.best_path))
-    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in resumed.history]
-    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in straight.history]
+    strip = [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in resumed.history]
+    assert strip == [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in straight.history]
     on_disk = read_history(tmp_path / "resumed" / "history.csv")
     assert [r["epoch"] for r in on_disk] == [1, 2, 3, 4, 5]
     assert on_disk[-1]["dev/loss"] == pytest.approx(straight.history[-1]["dev/loss"])

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from pipelib.io.atomic import atomic_path
+from pipelib.io.atomic import atomic_path, write_failure
 from pipelib.provenance import file_sha256
 
 FORMAT = "pipelib.training.checkpoint/1"
@@ -53,7 +53,8 @@ def save_checkpoint(path: str | os.PathLike[str], model: torch.nn.Module, config
                     meta: Mapping[str, Any] | None = None) -> Path:
     """Write a checkpoint atomically to ``path``; ``config`` must be JSON-serialisable.
 
-    ``scheduler`` and ``early_stopping`` are any objects with ``state_dict()``.
+    ``scheduler`` and ``early_stopping`` are any objects with ``state_dict()``. A failed write (full
+    disk, I/O error) raises CheckpointError naming ``path`` and saying what happened.
     """
     path = Path(path)
     try:
@@ -77,7 +78,10 @@ def save_checkpoint(path: str | os.PathLike[str], model: torch.nn.Module, config
         "meta": dict(meta or {}),
     }
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        try:
+            torch.save(state, tmp)
+        except (OSError, RuntimeError) as err:  # torch's C++ writer says only "basic_ios::clear"
+            raise CheckpointError(write_failure(path, err)) from err
     return path
 
 

@@ -1,18 +1,29 @@
 """MLflow tracker: one MLflow run per training job, through ``MlflowClient`` (no global active run).
 
-Experiment creation races when several jobs start at once (one process creates the experiment
-between another's lookup and insert); that conflict, and SQLite's transient "database is locked",
-are retried with a short back-off.
+Several jobs may start at once on one store. For a SQLite store (``sqlite:///<file>``) the start of a
+run (creating the database, the experiment and the run) happens under an exclusive ``fcntl`` lock on
+``<file>.lock``, so MLflow's schema migrations never run twice on one file. A new database is not
+migrated in place either (~15 s of DDL): it is a copy of an empty, fully migrated database made once
+per MLflow version in the cache directory (``$PIPELIB_CACHE_DIR``, else ``$XDG_CACHE_HOME/pipelib``,
+else ``~/.cache/pipelib``), under a lock of its own. Where that directory cannot be written the store is
+created in place, still under the lock. Experiment creation also races on tracking servers (one process
+creates the experiment between another's lookup and insert); that conflict, and SQLite's transient
+"database is locked", are retried with a short back-off.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
+import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+
+from pipelib.io.atomic import atomic_path
 
 log = logging.getLogger("pipelib.training")
 T = TypeVar("T")
@@ -70,6 +81,79 @@ def get_or_create_experiment(client: Any, name: str, artifact_location: str | No
     raise AssertionError("unreachable")
 
 
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///<path>`` URI; None for other stores and in-memory SQLite."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``fcntl.flock`` on ``path`` (created if needed) for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cache_dir() -> Path:
+    """``$PIPELIB_CACHE_DIR``, else ``$XDG_CACHE_HOME/pipelib``, else ``~/.cache/pipelib``."""
+    if os.environ.get("PIPELIB_CACHE_DIR"):
+        return Path(os.environ["PIPELIB_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipelib"
+
+
+def create_store(db: Path) -> None:
+    """Create and fully migrate an MLflow SQLite database at ``db`` (MLflow's own initialisation)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    store = SqlAlchemyStore(f"sqlite:///{db}", str(db.parent / "mlartifacts"))
+    store.engine.dispose()
+
+
+def template_store() -> Path | None:
+    """An empty, migrated MLflow database for this MLflow version, made once per cache directory; None
+    (logged) when the cache directory cannot be written."""
+    import mlflow
+
+    template = cache_dir() / f"mlflow-{mlflow.__version__}" / "empty.db"
+    if template.is_file():
+        return template
+    try:
+        with file_lock(template.with_name("empty.db.lock")):
+            if not template.is_file():
+                started = time.monotonic()
+                with atomic_path(template) as tmp:
+                    create_store(tmp)
+                log.info("mlflow: made the empty-store template %s in %.1f s", template,
+                         time.monotonic() - started)
+    except OSError as err:
+        log.info("mlflow: no empty-store template in %s (%s); creating stores in place", template.parent, err)
+        return None
+    return template
+
+
+def prepare_sqlite_store(db: Path, use_template: bool = True) -> None:
+    """Make ``db`` a ready MLflow database if it is missing or empty; call under the store's lock.
+
+    A copy of :func:`template_store` when ``use_template`` and the template exists, else MLflow's
+    own initialisation in place."""
+    if db.is_file() and db.stat().st_size > 0:
+        return
+    template = template_store() if use_template else None
+    if template is None:
+        create_store(db)
+        return
+    with atomic_path(db) as tmp:
+        shutil.copyfile(template, tmp)
+    log.debug("mlflow: new store %s copied from %s", db, template)
+
+
 class MlflowTracker:
     """Logs params, per-epoch metrics, tags and artifacts of one run to ``uri``/``experiment``."""
 
@@ -81,7 +165,16 @@ class MlflowTracker:
         self._client: Any = None
 
     def start(self, run_name: str, resume_id: str | None = None) -> str | None:
-        """Reopen run ``resume_id`` if the store still has it, else create a new run."""
+        """Reopen run ``resume_id`` if the store still has it, else create a new run; on a SQLite store
+        under its lock, creating the database first if needed."""
+        db = sqlite_file(self.uri)
+        if db is None:
+            return self._start(run_name, resume_id)
+        with file_lock(db.with_name(db.name + ".lock")):
+            prepare_sqlite_store(db)
+            return self._start(run_name, resume_id)
+
+    def _start(self, run_name: str, resume_id: str | None) -> str | None:
         from mlflow.tracking import MlflowClient
 
         self._client = MlflowClient(tracking_uri=self.uri)

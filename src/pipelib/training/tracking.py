@@ -7,6 +7,7 @@ stages that do not track never pay for the import.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 from pipelib.training.config import TrackingConfig
 
+log = logging.getLogger("pipelib.training")
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a parameter value
 
 
@@ -65,6 +67,59 @@ class NullTracker:
 
     def finish(self, status: str = "FINISHED") -> None:
         pass
+
+
+class GuardedTracker:
+    """Wraps a tracker so that tracking never stops training: the first exception from any call
+    (start, logging, finish) is logged as one warning and every later call does nothing."""
+
+    def __init__(self, inner: Tracker) -> None:
+        self.inner = inner
+        self.failure: str | None = None  # "<call>: <error>" once a call failed
+        self.started = False  # start() returned a run
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.failure is not None:
+            return None
+        try:
+            return getattr(self.inner, name)(*args, **kwargs)
+        except Exception as err:
+            text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            self.failure = f"{name}: {type(err).__name__}: {text}"
+            where = getattr(self.inner, "uri", type(self.inner).__name__)
+            log.warning("tracking to %s failed in %s (%s: %s); training goes on untracked, checkpoints "
+                        "and history.csv are written as usual", where, name, type(err).__name__, text)
+            return None
+
+    def start(self, run_name: str, resume_id: str | None = None) -> str | None:
+        run_id = self._call("start", run_name, resume_id=resume_id)
+        self.started = run_id is not None
+        return run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self._call("log_params", params)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        self._call("log_metrics", metrics, step=step)
+
+    def log_dict(self, data: Mapping[str, Any], name: str) -> None:
+        self._call("log_dict", data, name)
+
+    def log_artifact(self, path: Path) -> None:
+        self._call("log_artifact", path)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self._call("set_tags", tags)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        """Close the run; after a failure, still try once to close a started run (quietly)."""
+        if self.failure is None:
+            self._call("finish", status)
+        elif self.started:
+            try:
+                self.inner.finish(status)
+            except Exception as err:
+                log.debug("tracking: could not close the run after an earlier failure: %s", err)
 
 
 def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

@@ -3,16 +3,22 @@
 Run directory layout::
 
     last.pt        checkpoint after the latest completed epoch (resume point)
-    best.pt        checkpoint of the epoch with the best monitored dev metric
+    best-epochNNN.pt  checkpoint of the epoch with the best monitored dev metric (the trainer's own copy)
+    best.pt        a copy of best-epochNNN.pt, written when fit() returns (the file workflows declare;
+                   see pipelib.training.best: Snakemake deletes it when a job fails or is re-run)
     epochNNN.pt    with ``keep_top_k`` > 0: the k epochs with the best dev metric (ties: earlier epoch),
                    model weights + config + history, no optimizer state; others are deleted
     history.csv    one row per epoch: epoch, lr (at the start of the epoch), train/<key> (means over the
                    epoch's steps; train/grad_norm = mean global L2 norm before clipping, when
-                   grad_clip is set), dev/<key>, seconds
+                   grad_clip is set; train/data_wait_fraction = share of the epoch's training wall time
+                   spent in next() on the batch iterator), dev/<key>, seconds
     config.json    the config that made the run
     mlflow.db, mlartifacts/   the per-run MLflow store (default tracking URI)
 
-A job restarted after a kill or a SLURM requeue finds ``last.pt`` and continues after its epoch.
+A job restarted after a kill or a SLURM requeue finds ``last.pt`` and continues after its epoch; one
+that finds its epochs all done only writes ``best.pt`` again. Temporary files of a job killed while
+writing are removed at start-up. Tracking never stops training: any failure of the tracker (start,
+logging, finish) becomes one logged warning and the run goes on untracked.
 Random state is captured at the end of every epoch and put back at the start of the next one,
 in straight and resumed runs alike, so both produce the same weights (bit-identical on CPU).
 Per-step schedules (cosine, noam) step after every optimizer step, plateau once per epoch; the
@@ -26,6 +32,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +43,7 @@ import torch
 
 from pipelib import provenance
 from pipelib.io.atomic import write_text_atomic
+from pipelib.training.best import BEST_NAME, adopt_best, kept_best_path, materialise_best, prune_kept_best
 from pipelib.training.checkpoint import (
     CheckpointError,
     init_from_checkpoint,
@@ -50,7 +58,7 @@ from pipelib.training.history import write_history
 from pipelib.training.optim import build_optimizer, build_scheduler, current_lr
 from pipelib.training.seeding import capture_rng, deterministic_algorithms, restore_rng, seed_everything
 from pipelib.training.topk import epoch_files, epoch_path, prune_epoch_files, top_k_epochs
-from pipelib.training.tracking import Tracker, flatten_params, make_tracker
+from pipelib.training.tracking import GuardedTracker, Tracker, flatten_params, make_tracker
 
 log = logging.getLogger("pipelib.training")
 
@@ -58,6 +66,9 @@ TrainStep = Callable[[torch.nn.Module, Any], Mapping[str, torch.Tensor]]
 EvalFn = Callable[[torch.nn.Module], Mapping[str, float]]
 TrainBatches = Callable[[int], Iterable[Any]]
 
+_END = object()  # end of a batch iterator
+# History keys that measure time, not results: they differ between two faithful runs.
+TIMING_KEYS = ("seconds", "train/data_wait_fraction")
 # Train-config keys that may change between a run and its resumption. keep_top_k is not one: epochs
 # already dropped could not be brought back, and a larger k would silently average fewer checkpoints.
 RESUME_FREE_KEYS = ("train.epochs", "train.device", "train.tracking")
@@ -112,9 +123,8 @@ def fit(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_ba
     except (TypeError, ValueError) as err:
         raise TypeError(f"fit: model_config must be JSON-serialisable ({err})") from None
     device = resolve_device(cfg.device)
-    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
-    for stale in run_dir.glob(".tmp-*.pt"):  # half-written checkpoints of a job killed while saving
-        stale.unlink(missing_ok=True)
+    last_path, best_path = run_dir / "last.pt", run_dir / BEST_NAME
+    _remove_temporaries(run_dir)
 
     with deterministic_algorithms(cfg.deterministic):
         model.to(device)
@@ -128,14 +138,15 @@ def fit(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_ba
             state = _start_fresh(model, cfg)
         resumed_from = state.epoch
         _sync_top_k(run_dir, cfg, state)
+        _sync_best(run_dir, state)
         write_text_atomic(run_dir / "config.json", config_text + "\n")
 
-        tracker = tracker if tracker is not None else make_tracker(cfg.tracking, run_dir)
-        old_run = state.meta.get("tracker_run_id")
-        run_id = tracker.start(cfg.tracking.run_name or run_dir.name, resume_id=old_run)
-        state.meta["tracker_run_id"] = run_id
+        tracker = GuardedTracker(tracker if tracker is not None else make_tracker(cfg.tracking, run_dir))
         status = "FAILED"
         try:
+            old_run = state.meta.get("tracker_run_id")
+            run_id = tracker.start(cfg.tracking.run_name or run_dir.name, resume_id=old_run)
+            state.meta["tracker_run_id"] = run_id if run_id is not None else old_run
             if run_id is not None and run_id != old_run:
                 tracker.log_params(flatten_params(config))
                 tracker.log_dict(config, "config.json")
@@ -147,6 +158,8 @@ def fit(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_ba
             else:
                 log.info("%s is already complete (epoch %d of %d%s)", run_dir, state.epoch, cfg.epochs,
                          ", stopped early" if state.stopped_early else "")
+            assert state.best_epoch is not None
+            materialise_best(run_dir, state.best_epoch)
             tags = {"best_checkpoint": str(best_path.resolve()), "last_checkpoint": str(last_path.resolve()),
                     "best_epoch": str(state.best_epoch), "best_metric": repr(state.best_metric)}
             tracker.set_tags(tags)
@@ -159,12 +172,7 @@ def fit(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_ba
             status = "KILLED"
             raise
         finally:
-            try:
-                tracker.finish(status)
-            except Exception as err:
-                if status == "FINISHED":
-                    raise
-                log.warning("could not mark the tracking run %s: %s", status, err)  # keep the real error
+            tracker.finish(status)
 
     assert state.best_metric is not None and state.best_epoch is not None
     top_k = [epoch_path(run_dir, e) for e in _top_k(cfg, state)]
@@ -176,6 +184,28 @@ def fit(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_ba
 def _top_k(cfg: TrainConfig, state: _State) -> list[int]:
     """Epochs whose checkpoints are kept (``cfg.keep_top_k`` best by the dev metric), best first."""
     return top_k_epochs(state.history, f"dev/{cfg.monitor}", cfg.mode, cfg.keep_top_k)
+
+
+def _remove_temporaries(run_dir: Path) -> None:
+    """Delete ``.tmp-*`` files and directories of a job killed while writing into its run directory
+    (the run directory belongs to one training job at a time)."""
+    for stale in run_dir.glob(".tmp-*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+        log.info("removed %s, left by a job killed while writing", stale)
+
+
+def _sync_best(run_dir: Path, state: _State) -> None:
+    """At start-up: keep only the best-epoch checkpoint that last.pt names (none in a fresh run) and
+    check it exists, since best.pt is made from it."""
+    prune_kept_best(run_dir, state.best_epoch)
+    if state.best_epoch is not None and not adopt_best(run_dir, state.best_epoch):
+        kept = kept_best_path(run_dir, state.best_epoch).name
+        raise CheckpointError(f"{run_dir} lacks {kept}, the best epoch's checkpoint that its last.pt names; "
+                              f"it cannot be re-created. Use a new run directory or delete "
+                              f"{run_dir / 'last.pt'} to start over")
 
 
 def _sync_top_k(run_dir: Path, cfg: TrainConfig, state: _State) -> None:
@@ -259,6 +289,7 @@ def _run_epochs(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, 
         keep = _top_k(cfg, state)
         _save(run_dir, model, config, optimizer, scheduler, stopper, state, is_best, epoch in keep)
         prune_epoch_files(run_dir, keep)  # after last.pt: a kill before this leaves files a resume prunes
+        prune_kept_best(run_dir, state.best_epoch)
         write_history(run_dir / "history.csv", state.history)
         tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch)
         log.info("epoch %d/%d %s lr=%.3g best %s=%.6g (epoch %d)%s %.1fs", epoch, cfg.epochs,
@@ -273,13 +304,22 @@ def _run_epochs(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, 
 def _train_epoch(model: torch.nn.Module, train_step: TrainStep, batches: Iterable[Any],
                  optimizer: torch.optim.Optimizer, step_scheduler: Any, grad_clip: float | None,
                  device: torch.device, epoch: int) -> dict[str, float]:
-    """One pass over ``batches``; returns the mean of each ``train_step`` output (and grad_norm).
+    """One pass over ``batches``; returns the mean of each ``train_step`` output (and grad_norm), and
+    ``data_wait_fraction``: wall time spent in ``next()`` on the batch iterator / wall time of the pass.
 
     ``step_scheduler`` (per-step lr schedule or None) is stepped after every optimizer step."""
     model.train()
     sums: dict[str, torch.Tensor] = {}
     steps = 0
-    for batch in batches:
+    waited = 0.0  # seconds spent waiting for the next batch
+    started = time.perf_counter()
+    iterator = iter(batches)
+    while True:
+        asked = time.perf_counter()
+        batch = next(iterator, _END)
+        waited += time.perf_counter() - asked
+        if batch is _END:
+            break
         optimizer.zero_grad(set_to_none=True)
         out = train_step(model, to_device(batch, device))
         loss = out.get("loss") if isinstance(out, Mapping) else None
@@ -302,6 +342,7 @@ def _train_epoch(model: torch.nn.Module, train_step: TrainStep, batches: Iterabl
         raise RuntimeError(f"train_batches({epoch}) yielded no batches; the training split is empty "
                            f"or the batch iterator is exhausted (return a fresh iterable per epoch)")
     means = {k: float(v) / steps for k, v in sums.items()}
+    means["data_wait_fraction"] = waited / max(time.perf_counter() - started, 1e-9)
     if not math.isfinite(means["loss"]):
         raise FloatingPointError(
             f"epoch {epoch}: mean training loss is {means['loss']}; nothing was saved for this epoch "
@@ -327,7 +368,8 @@ def _evaluate(model: torch.nn.Module, eval_fn: EvalFn, monitor: str, epoch: int)
 
 def _save(run_dir: Path, model: torch.nn.Module, config: dict[str, Any], optimizer: torch.optim.Optimizer,
           scheduler: Any, stopper: EarlyStopping, state: _State, is_best: bool, keep_epoch: bool) -> None:
-    """Write epochNNN.pt (when among the top k; weights only), best.pt (when improved), then last.pt."""
+    """Write epochNNN.pt (when among the top k; weights only), best-epochNNN.pt (when improved), then
+    last.pt, which commits the epoch."""
     kwargs = dict(epoch=state.epoch, optimizer=optimizer, scheduler=scheduler, early_stopping=stopper,
                   best_metric=state.best_metric, best_epoch=state.best_epoch, rng=state.rng,
                   history=state.history, meta=state.meta)
@@ -335,7 +377,7 @@ def _save(run_dir: Path, model: torch.nn.Module, config: dict[str, Any], optimiz
         save_checkpoint(epoch_path(run_dir, state.epoch), model, config,
                         **{**kwargs, "optimizer": None, "scheduler": None, "early_stopping": None})
     if is_best:
-        save_checkpoint(run_dir / "best.pt", model, config, **kwargs)
+        save_checkpoint(kept_best_path(run_dir, state.epoch), model, config, **kwargs)
     save_checkpoint(run_dir / "last.pt", model, config, **kwargs)
 
 
