@@ -1,4 +1,4 @@
-"""Read a skeleton file back as per-video sequences, one split at a time."""
+"""Read a skeleton file back as per-video sequences, one split at a time, and the layout a file records."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelib.io import shards
+from pipelib.skeletons.layout import check_layout
 
 
 @dataclass
@@ -40,3 +41,13 @@ def read_split(path: str | os.PathLike[str], split: str) -> list[SkeletonSequenc
     if not out:
         raise ValueError(f"{path} has no videos of split {split!r}")
     return sorted(out, key=lambda s: s.video_id)
+
+
+def read_layout(path: str | os.PathLike[str]) -> str:
+    """The skeleton layout (``pipelib.skeletons.layout.LAYOUTS``) a skeleton or prediction file records
+    in its ``skeleton`` attribute; ValueError naming the file when it records none or an unknown one."""
+    found = shards.read_attrs(path).get("skeleton")
+    if found is None:
+        raise ValueError(f"{path} records no skeleton layout (attribute 'skeleton'); it was written before "
+                         f"layouts were recorded: re-run the job that writes it")
+    return check_layout(found, str(path))
