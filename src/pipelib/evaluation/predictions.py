@@ -9,8 +9,10 @@ Accepted files (``read_prediction_file``), each a dict keyed by sequence id:
 - ``.h5``: this pipeline's prediction files (``predictions_phase*.h5``), one split selected.
 
 Values are ``[N, 178, 3]`` poses or dicts with ``poses_3d`` (as in the challenge's own files, so its
-``PT_baseline_{dev,test}.pt`` are read as they are). Poses from files other than our HDF5 carry no
-layout or frame rate: the config gives them (``datasets.<ds>.predictions.<name>.layout`` / ``fps``).
+``PT_baseline_{dev,test}.pt`` are read as they are). The skeleton layout is what the file records (our
+HDF5 attribute ``skeleton``, or a ``layout`` key in every entry, as :func:`pipelib.skeletons.export.
+export_slrtp` writes); files that record none are taken as the evaluator's own layout, ``slrtp178``,
+unless the config says otherwise (``datasets.<ds>.predictions.<name>.layout``; ``fps`` likewise).
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ from typing import Any
 import numpy as np
 
 from pipelib.io import shards
-from pipelib.skeletons.layout import N_JOINTS
+from pipelib.skeletons.layout import N_JOINTS, check_layout
+from pipelib.skeletons.read import read_layout
 
 SUFFIXES = (".pt", ".pkl", ".pickle", ".json", ".h5")
 
 
 @dataclass(frozen=True)
 class PredictionSource:
-    """Where one system's poses come from. ``layout`` / ``fps``: None = what the file records (HDF5)
-    or the dataset's own."""
+    """Where one system's poses come from. ``layout``: None = what the file records, else ``slrtp178``;
+    ``fps``: None = the dataset's."""
 
     path: str
     layout: str | None = None
@@ -108,8 +111,20 @@ def _poses(value: Any, key: str, path: Path) -> np.ndarray:
     return arr
 
 
-def read_prediction_file(path: str | os.PathLike[str], split: str | None = None) -> dict[str, np.ndarray]:
-    """Poses (N, 178, 3) float32 by id from any accepted file (``split`` selects within our HDF5)."""
+def _entry_layout(data: Mapping[str, Any], path: Path) -> str | None:
+    found = {v.get("layout") for v in data.values() if isinstance(v, Mapping)}
+    if found == {None} or not found:
+        return None
+    if len(found) > 1:
+        raise ValueError(f"{path}: entries record different skeleton layouts {sorted(map(str, found))}; "
+                         f"one file holds one layout")
+    return check_layout(found.pop(), str(path))
+
+
+def read_prediction_file(path: str | os.PathLike[str], split: str | None = None
+                         ) -> tuple[dict[str, np.ndarray], str | None]:
+    """Poses (N, 178, 3) float32 by id from any accepted file (``split`` selects within our HDF5), and
+    the skeleton layout the file records (None: it records none)."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in SUFFIXES:
@@ -119,7 +134,7 @@ def read_prediction_file(path: str | os.PathLike[str], split: str | None = None)
     if suffix == ".h5":
         if split is None:
             raise ValueError(f"{p}: give the split to read from a prediction HDF5")
-        return read_h5_predictions(p, split)
+        return read_h5_predictions(p, split), read_layout(p)
     if suffix == ".json":
         data = json.loads(p.read_text(encoding="utf-8"))
     elif suffix == ".pt":
@@ -130,7 +145,7 @@ def read_prediction_file(path: str | os.PathLike[str], split: str | None = None)
         held = type(data).__name__ if not isinstance(data, Mapping) else "an empty dict"
         raise ValueError(f"{p} holds {held}; expected a dict id -> [N, {N_JOINTS}, 3] poses "
                          f"(or id -> {{poses_3d: ...}})")
-    return {str(k): _poses(v, str(k), p) for k, v in data.items()}
+    return {str(k): _poses(v, str(k), p) for k, v in data.items()}, _entry_layout(data, p)
 
 
 def _listing(ids: Sequence[str], limit: int = 10) -> str:
