@@ -96,6 +96,20 @@ def test_all_plans_no_pose_extraction_for_a_pose_only_dataset(workdir):
     assert not {r for r in rules if r.startswith(("poses_", "fusion", "signx", "synth"))}, rules
 
 
+def test_the_readme_table5_overlay_is_a_valid_config():
+    from snakemake.utils import update_config, validate
+
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    for name in ("paper.yaml", "table5.yaml"):
+        update_config(cfg, yaml.safe_load((ROOT / "config" / name).read_text()))
+    validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    ev = cfg["evaluation"]
+    assert cfg["default_dataset"] == "slrtp" and cfg["datasets"]["slrtp"]["kind"] == "slrtp_poses"
+    assert ev["back_translators"] == ["trained", "slrtp"]
+    assert ev["slrtp_back_translator"]["layout"] == "slrtp178"
+    assert "PT-baseline" in cfg["datasets"]["slrtp"]["predictions"] and ev["beam"] == 3
+
+
 @pytest.mark.slow
 def test_pose_only_run_to_table5_report_and_export(workdir):
     exports = ("results/slrtp/export/DARSLP_test.pt", "results/slrtp/export/GT_test.pt")
