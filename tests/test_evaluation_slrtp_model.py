@@ -135,11 +135,14 @@ def test_vocab_files_put_the_specials_first_and_skip_repeats(tmp_path):
     assert read_vocab(path, slrtp_model.GLOSS_SPECIALS) == ["<si>", "<unk>", "<pad>", "wetter", "<s>"]
 
 
-def test_missing_max_sent_length_is_named(tmp_path):
+def test_missing_max_sent_length_and_other_feature_sizes_are_named(tmp_path):
     cfg = sh.slt_config()
     del cfg["data"]["max_sent_length"]
     d = sh.write_model_dir(tmp_path / "m", cfg=cfg)
     with pytest.raises(ValueError, match="data.max_sent_length"):
+        SlrtpBackTranslator(d)
+    d = sh.write_model_dir(tmp_path / "f", cfg=sh.slt_config(input_size=1024))
+    with pytest.raises(ValueError, match="data.feature_size is 1024"):
         SlrtpBackTranslator(d)
 
 

@@ -44,7 +44,7 @@ import numpy as np
 import yaml
 
 from pipelib.provenance import file_sha256
-from pipelib.skeletons.layout import SLRTP
+from pipelib.skeletons.layout import N_VALUES, SLRTP
 
 log = logging.getLogger("pipelib.evaluation")
 
@@ -259,6 +259,9 @@ class SlrtpBackTranslator:
         model_cfg = SignJoeyConfig.from_slt_config(cfg, txt_vocab_size=len(self.txt_itos),
                                                    txt_pad_id=TEXT_SPECIALS.index("<pad>"),
                                                    gls_vocab_size=gls_size, where=where)
+        if model_cfg.input_size != N_VALUES:
+            raise ValueError(f"{where}: data.feature_size is {model_cfg.input_size}, but a back-translator "
+                             f"of 178 x 3 skeletons reads {N_VALUES} values per frame")
         max_len = (cfg.get("data") or {}).get("max_sent_length")
         if not isinstance(max_len, int) or max_len < 1:
             raise ValueError(f"{where}: data.max_sent_length must be a positive integer (the longest "
