@@ -302,11 +302,13 @@ def back_translator_sources(ds):
 
 
 def external_predictions(ds):
-    """`datasets.<ds>.predictions`, key-sorted; every entry needs a file for the scored split."""
-    preds = dataset_cfg(ds).get("predictions", {})
+    """`datasets.<ds>.predictions`, key-sorted, paths expanded; each needs the scored split's file."""
+    from pipelib.evaluation.table import RESERVED_SYSTEMS
+
     split = config["evaluation"]["split"]
-    for name, entry in preds.items():
-        if name in ("GT", "DARSLP", "DARSLP-KL", "mean-pose"):
+    out = {}
+    for name, entry in dataset_cfg(ds).get("predictions", {}).items():
+        if name in RESERVED_SYSTEMS:
             raise WorkflowError(f"datasets.{ds}.predictions.{name}: the name is reserved for the table's own "
                                 "rows; rename it")
         path = os.path.expandvars(os.path.expanduser(str(entry.get(split) or "")))
@@ -314,9 +316,8 @@ def external_predictions(ds):
             where = f"has no `{split}` file" if not path else f"`{split}` points to {path}, which does not exist"
             raise WorkflowError(f"datasets.{ds}.predictions.{name} {where}: table5 scores split {split} "
                                 "(evaluation.split); give that split's prediction file.")
-        entry = {**entry, split: path}
-        preds = {**preds, name: entry}
-    return sorted_section(preds)
+        out[name] = {**entry, split: path}
+    return sorted_section(out)
 
 
 def get_table_inputs(wildcards):
