@@ -176,3 +176,17 @@ def test_slrtp_non_finite_joints_are_masked():
     poses, joint_mask = slrtp_skeleton(item, SkeletonConfig(), "n")
     assert joint_mask.sum() == 3 * 178 - 1 and not joint_mask[1, 7] and poses[1, 7].tolist() == [0, 0, 0]
     np.testing.assert_array_equal(poses[0], item["poses_3d"][0].numpy())
+
+
+def test_a_skeleton_file_from_before_layouts_were_recorded_is_not_misread(tmp_path, holistic_shards):
+    from pipelib.skeletons.read import read_layout
+
+    out = tmp_path / "skeletons.h5"
+    write_skeletons(holistic_shards, _manifest([("a", "train", "frames")]), out, None, PROV)
+    assert read_layout(out) == "holistic178"
+    import h5py
+
+    with h5py.File(out, "a") as h5:  # what every skeleton file said before: slrtp178, whatever its source
+        h5.attrs["skeleton"] = "slrtp178"
+    with pytest.raises(ValueError, match="holds mediapipe_holistic skeletons .*forcerun skeletons"):
+        read_layout(out)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelib.io import shards
-from pipelib.skeletons.layout import check_layout
+from pipelib.skeletons.layout import HOLISTIC, SLRTP, check_layout
 
 
 @dataclass
@@ -43,11 +43,24 @@ def read_split(path: str | os.PathLike[str], split: str) -> list[SkeletonSequenc
     return sorted(out, key=lambda s: s.video_id)
 
 
+#: The layout each skeleton source gives (per-video attribute ``source`` of skeleton files).
+SOURCE_LAYOUT = {"mediapipe_holistic": HOLISTIC, "slrtp_poses": SLRTP}
+
+
 def read_layout(path: str | os.PathLike[str]) -> str:
     """The skeleton layout (``pipelib.skeletons.layout.LAYOUTS``) a skeleton or prediction file records
-    in its ``skeleton`` attribute; ValueError naming the file when it records none or an unknown one."""
+    in its ``skeleton`` attribute; ValueError naming the file when it records none or an unknown one,
+    or when its first sequence's ``source`` contradicts it (files written before layouts were
+    recorded called every skeleton ``slrtp178``)."""
     found = shards.read_attrs(path).get("skeleton")
     if found is None:
         raise ValueError(f"{path} records no skeleton layout (attribute 'skeleton'); it was written before "
                          f"layouts were recorded: re-run the job that writes it")
-    return check_layout(found, str(path))
+    layout = check_layout(found, str(path))
+    ids = shards.video_ids(path)
+    source = shards.read_video(path, ids[0], extras=False).attrs.get("source") if ids else None
+    if source in SOURCE_LAYOUT and SOURCE_LAYOUT[source] != layout:
+        raise ValueError(f"{path} says layout {layout} but holds {source} skeletons "
+                         f"({SOURCE_LAYOUT[source]}); it was written before layouts were recorded: re-run "
+                         f"its rule (snakemake --forcerun skeletons ...)")
+    return layout
