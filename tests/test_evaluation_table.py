@@ -1,11 +1,15 @@
-"""table5/table6: the schema, GT and mean-pose rows, reported rows with differences."""
+"""table5/table6: rows per (system, back-translator), GT and mean-pose rows, reported rows, differences."""
 
 import numpy as np
 import pandas as pd
 import pytest
+import slrtp_helpers as sh
 
 from pipelib.evaluation.back_translator import load_back_translator, train_back_translator
-from pipelib.evaluation.stage import run_table
+from pipelib.evaluation.back_translators import TrainedBackTranslator
+from pipelib.evaluation.predictions import PredictionSource
+from pipelib.evaluation.slrtp_model import SlrtpBackTranslator
+from pipelib.evaluation.stage import prediction_sources, run_table
 from pipelib.evaluation.table import COLUMNS, add_reported, mean_pose_baseline, score_table
 from pipelib.io import shards
 from pipelib.skeletons.read import read_split
@@ -22,7 +26,7 @@ def corpus(tmp_path_factory):
     rng = np.random.default_rng(0)
     skel = tmp / "skeletons.h5"
     videos = [("train", i) for i in range(8)] + [(s, i) for s in ("dev", "test") for i in range(2)]
-    with shards.ShardWriter(skel) as w:
+    with shards.ShardWriter(skel, attrs={"skeleton": "holistic178"}) as w:
         for split, i in videos:
             t = 8 + 2 * i
             poses = rng.normal(size=(t, 178, 3)).astype(np.float32) * 0.1 + (i % 4)
@@ -31,13 +35,26 @@ def corpus(tmp_path_factory):
                                        attrs={"split": split, "text": TEXTS[i % 4], "gloss": "G",
                                               "signer": "S"}))
     pred = tmp / "pred.h5"
-    with shards.ShardWriter(pred) as w:
-        for s in read_split(skel, "test"):
-            p = s.poses + 0.05
-            w.write(shards.VideoArrays(s.video_id, p.reshape(len(p), -1), np.ones(len(p), bool),
-                                       attrs={"split": "test"}))
-    bt = train_back_translator(skel, BT, tmp / "bt")
-    return skel, pred, bt
+    with shards.ShardWriter(pred, attrs={"skeleton": "holistic178"}) as w:
+        for split in ("dev", "test"):
+            for s in read_split(skel, split):
+                p = s.poses[::2] + 0.05  # shorter than the ground truth, as generated sequences can be
+                w.write(shards.VideoArrays(s.video_id, p.reshape(len(p), -1), np.ones(len(p), bool),
+                                           attrs={"split": split, "text": s.text}))
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models train much faster on one thread of a busy machine
+    try:
+        bt = train_back_translator(skel, BT, tmp / "bt")
+    finally:
+        torch.set_num_threads(threads)
+    slrtp_dir = sh.write_model_dir(tmp / "backTranslation_PHIX_model")
+    return skel, pred, bt, slrtp_dir
+
+
+def trained(bt, beam=2):
+    return TrainedBackTranslator(bt, beam=beam)
 
 
 def test_mean_pose_is_masked_mean_and_median_length():
@@ -52,38 +69,163 @@ def test_mean_pose_is_masked_mean_and_median_length():
     assert mean[0, 0] == 0.0 and np.isclose(mean[1, 0], 2 / 9) and length == 3
 
 
-def test_table_rows_schema_and_reported_differences(corpus, tmp_path):
-    skel, pred, bt = corpus
-    table = score_table(skel, {"DARSLP": pred}, bt, {"split": "test", "beam": 2})
+def test_table_rows_schema_and_reported_differences(corpus, tmp_path, one_thread):
+    skel, pred, bt, _ = corpus
+    table = score_table(skel, {"DARSLP": pred}, [trained(bt)], {"split": "test"})
     assert list(table.columns) == COLUMNS
     assert table["system"].tolist() == ["GT", "DARSLP", "mean-pose"]
     assert (table["n_sequences"] == 2).all() and (table["source"] == "measured").all()
+    assert (table["back_translator_kind"] == "trained").all() and (table["layout"] == "holistic178").all()
+    assert (table["layout_note"] == "").all()  # one layout everywhere
     gt, darslp = table.iloc[0], table.iloc[1]
     assert gt["DTW-MJE"] == 0.0 and 0 < darslp["DTW-MJE"] < table.iloc[2]["DTW-MJE"]
-    assert table["back_translator"].str.contains("sha256:").all()
+    assert table["back_translator"].str.startswith("best.pt@weights-sha256:").all()
 
     ref = tmp_path / "reported.csv"
-    ref.write_text("# comment\ntable,dataset_kind,system,DTW-MJE,BLEU-1,BLEU-2,BLEU-3,BLEU-4,ROUGE,chrF\n"
-                   "table5,phoenix14t,GT,0.0,34.43,22.08,16.13,12.81,35.22,34.62\n"
-                   "table5,phoenix14t,DARSLP,0.043,28.91,16.45,11.52,8.86,28.50,28.84\n"
-                   "table6,csl_daily,GT,0.0,21.63,10.90,6.31,4.02,21.81,5.26\n")
+    ref.write_text("# comment\ntable,dataset_kind,system,DTW-MJE,BLEU-1,BLEU-2,BLEU-3,BLEU-4,ROUGE,chrF,"
+                   "back_translator_kind\n"
+                   "table5,phoenix14t,GT,0.0,34.43,22.08,16.13,12.81,35.22,34.62,slrtp\n"
+                   "table5,phoenix14t,DARSLP,0.043,28.91,16.45,11.52,8.86,28.50,28.84,slrtp\n"
+                   "table6,csl_daily,GT,0.0,21.63,10.90,6.31,4.02,21.81,5.26,\n")
     full = add_reported(table, ref, "table5", "phoenix14t")
     assert full["source"].tolist() == ["measured"] * 3 + ["reported", "difference"] * 2
     diff = full[(full.system == "DARSLP") & (full.source == "difference")].iloc[0]
+    assert diff["back_translator_kind"] == "trained"  # no slrtp rows here: against what was measured
     assert np.isclose(diff["BLEU-1"], darslp["BLEU-1"] - 28.91)
     assert np.isclose(diff["DTW-MJE"], darslp["DTW-MJE"] - 0.043)
     assert len(add_reported(table, ref, "table5", "synthetic")) == 3  # no reported rows for the demo
 
 
-def test_stage_writes_table_and_provenance_and_missing_prediction_fails(corpus, tmp_path):
-    skel, pred, bt = corpus
+def test_both_back_translators_give_their_own_rows_and_the_layout_mismatch_is_said(corpus, tmp_path,
+                                                                                    one_thread):
+    skel, pred, bt, slrtp_dir = corpus
+    slrtp = SlrtpBackTranslator(slrtp_dir)
+    table = score_table(skel, {"DARSLP": pred}, [trained(bt), slrtp], {"split": "test"})
+    assert list(zip(table.system, table.back_translator_kind, strict=True)) == [
+        (s, k) for s in ("GT", "DARSLP", "mean-pose") for k in ("trained", "slrtp")]
+    kind = table.back_translator_kind
+    ours, official = table[kind == "trained"], table[kind == "slrtp"]
+    # pose metrics do not depend on the back-translator; text metrics do
+    np.testing.assert_array_equal(ours["DTW-MJE"].to_numpy(), official["DTW-MJE"].to_numpy())
+    assert official["back_translator"].str.startswith("backTranslation_PHIX_model/best.ckpt@").all()
+    # our holistic178 poses meet the slrtp178 official model: said on its rows only
+    assert (ours["layout_note"] == "").all()
+    assert official["layout_note"].str.contains("holistic178 poses meet the slrtp back-translator of "
+                                                "layout slrtp178").all()
+
+    ref = tmp_path / "reported.csv"
+    ref.write_text("table,dataset_kind,system,DTW-MJE,BLEU-1,BLEU-2,BLEU-3,BLEU-4,ROUGE,chrF,back_translator_kind\n"
+                   "table5,phoenix14t,GT,0.0,34.43,22.08,16.13,12.81,35.22,34.62,slrtp\n")
+    full = add_reported(table, ref, "table5", "phoenix14t")
+    diff = full[full.source == "difference"]
+    assert diff["back_translator_kind"].tolist() == ["slrtp"]  # compared with the paper's scorer only
+    gt_official = official[official.system == "GT"].iloc[0]
+    assert np.isclose(diff.iloc[0]["BLEU-1"], gt_official["BLEU-1"] - 34.43)
+
+    refuse = {"split": "test", "layout_mismatch": "refuse"}
+    with pytest.raises(ValueError, match="holistic178 poses meet the slrtp back-translator.*mismatch: warn"):
+        score_table(skel, {"DARSLP": pred}, [trained(bt), slrtp], refuse)
+
+
+def _export(pred_h5, split, tmp_path):
+    from pipelib.skeletons.export import export_slrtp
+
+    out = tmp_path / f"ours_{split}.pt"
+    export_slrtp(pred_h5, split, out)
+    return out
+
+
+def test_external_predictions_score_like_our_own_written_out_and_read_back(corpus, tmp_path, one_thread):
+    import json
+    import pickle
+
+    import torch
+
+    skel, pred, bt, _ = corpus
+    pt = _export(pred, "test", tmp_path)
+    data = torch.load(pt, weights_only=True)
+    plain = tmp_path / "plain.pt"  # the PT_baseline form: id -> tensor
+    torch.save({k: v["poses_3d"] for k, v in data.items()}, plain)
+    js = tmp_path / "preds.json"
+    js.write_text(json.dumps({k: v["poses_3d"].tolist() for k, v in data.items()}))
+    pkl = tmp_path / "preds.pkl"
+    pkl.write_bytes(pickle.dumps({k: {"poses_3d": v["poses_3d"].numpy()} for k, v in data.items()}))
+    sources = {"DARSLP": str(pred)}
+    for name, path in (("as-pt", pt), ("as-plain-pt", plain), ("as-json", js), ("as-pkl", pkl)):
+        sources[name] = PredictionSource(str(path), layout=None if name == "as-pt" else "holistic178")
+    table = score_table(skel, sources, [trained(bt)], {"split": "test"}).set_index("system")
+    metrics = [c for c in COLUMNS if c not in ("system", "source", "back_translator_kind", "back_translator")]
+    for name in ("as-pt", "as-plain-pt", "as-json", "as-pkl"):
+        pd.testing.assert_series_equal(table.loc[name, metrics], table.loc["DARSLP", metrics],
+                                       check_names=False)
+
+
+def test_external_predictions_of_the_other_layout_are_reported(corpus, tmp_path, one_thread):
+    import torch
+
+    skel, pred, bt, _ = corpus
+    ours = _export(pred, "test", tmp_path)  # records holistic178 in every entry
+    pt = tmp_path / "baseline.pt"  # the challenge's form records no layout: slrtp178 unless configured
+    torch.save({k: v["poses_3d"] for k, v in torch.load(ours, weights_only=True).items()}, pt)
+    with pytest.raises(ValueError, match="the config says layout slrtp178 but .* records holistic178"):
+        score_table(skel, {"x": PredictionSource(str(ours), layout="slrtp178")}, [trained(bt)],
+                    {"split": "test"})
+    table = score_table(skel, {"baseline": PredictionSource(str(pt))}, [trained(bt)], {"split": "test"})
+    row = table[table.system == "baseline"].iloc[0]
+    assert row["layout"] == "slrtp178"
+    assert "slrtp178 poses meet the trained back-translator of layout holistic178" in row["layout_note"]
+    assert "slrtp178 poses meet ground truth (DTW-MJE) of layout holistic178" in row["layout_note"]
+
+
+def test_missing_and_extra_ids_are_listed_in_one_sentence(corpus, tmp_path):
+    import torch
+
+    skel, pred, bt, _ = corpus
+    data = torch.load(_export(pred, "test", tmp_path), weights_only=True)
+    data.pop("test1")
+    data["dev7"] = data["test0"]
+    bad = tmp_path / "bad.pt"
+    torch.save(data, bad)
+    with pytest.raises(ValueError) as err:
+        score_table(skel, {"b": PredictionSource(str(bad))}, [trained(bt)], {"split": "test"})
+    msg = str(err.value)
+    assert msg.count(".") <= 4 and "\n" not in msg  # one sentence (the path holds dots)
+    assert "1 missing (test1) and 1 extra (dev7)" in msg and "bad.pt" in msg
+
+
+def test_pickles_with_code_or_tensors_are_refused(corpus, tmp_path):
+    import os
+    import pickle
+
+    import torch
+
+    class Payload:
+        def __reduce__(self):
+            return (os.mkdir, (str(tmp_path / "ran"),))
+
+    skel, _, bt, _ = corpus
+    for obj in ({"test0": Payload()}, {"test0": torch.zeros(2, 178, 3)}):
+        path = tmp_path / "p.pkl"
+        path.write_bytes(pickle.dumps(obj))
+        with pytest.raises(ValueError, match="refused to unpickle"):
+            score_table(skel, {"p": PredictionSource(str(path))}, [trained(bt)], {"split": "test"})
+    assert not (tmp_path / "ran").exists()
+
+
+def test_stage_writes_table_and_provenance(corpus, tmp_path, one_thread):
+    skel, pred, bt, slrtp_dir = corpus
     out = tmp_path / "table6.csv"
-    run_table(str(skel), {"DARSLP": str(pred)}, str(bt), {"split": "test", "beam": 1},
-              {"kind": "csl_daily"}, "config/reference/darslp_reported.csv", str(out))
+    preds = prediction_sources({"DARSLP": str(pred)}, {"ext": {"test": str(_export(pred, "test", tmp_path)),
+                                                               "layout": "holistic178"}}, "test")
+    run_table(str(skel), preds, {"trained": str(bt), "slrtp": str(slrtp_dir)},
+              {"split": "test", "beam": 1, "device": "cpu"}, {"kind": "csl_daily"},
+              "config/reference/darslp_reported.csv", str(out))
     table = pd.read_csv(out)
     assert {"measured", "reported", "difference"} == set(table["source"])
-    assert (tmp_path / "table6.csv.prov.json").exists()
+    assert set(table.loc[table.source == "measured", "system"]) == {"GT", "DARSLP", "ext", "mean-pose"}
+    prov = (tmp_path / "table6.csv.prov.json").read_text()
+    assert "config.yaml" in prov and "best.ckpt" in prov and "ours_test.pt" in prov
     _, vocab, section = load_back_translator(bt)
     assert section["model"]["d_model"] == 32 and len(vocab) > 4  # config recorded with the model
-    with pytest.raises(ValueError, match="no prediction for 2 dev videos"):
-        score_table(skel, {"DARSLP": pred}, bt, {"split": "dev"})
+    with pytest.raises(ValueError, match="has no file for split 'test'"):
+        prediction_sources({}, {"ext": {"dev": "x.pt"}}, "test")

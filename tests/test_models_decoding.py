@@ -16,6 +16,7 @@ from pipelib.models.decoding import (
     ctc_beam_decode,
     ctc_greedy_decode,
     greedy_decode,
+    joey_beam_search,
     length_penalty,
 )
 
@@ -246,3 +247,59 @@ def test_causal_mask_blocks_future_positions():
     m = causal_mask(4)
     assert m.tolist() == [[False, True, True, True], [False, False, True, True],
                           [False, False, False, True], [False, False, False, False]]
+
+
+# --- JoeyNMT / slt beam search (the SLRTP evaluator's) ---------------------------------------------
+
+# Step 0 keeps A (log .6) and B (log .2); at step 1 B's beam ends in eos while A's beam (A B) stays on
+# top, so [B] is recorded (log .2 + log .97 = -1.640) and the item goes on; at step 2 (A B eos) tops the
+# beam and ends the item with log .6 + log .8 + log .4 = -1.650. With no length penalty (alpha -1)
+# the earlier, shorter [B] scores higher and is the answer.
+EARLY_FINISH = {(): {A: 0.6, B: 0.2, C: 0.1, EOS: 0.1}, (A,): {B: 0.8, EOS: 0.1, A: 0.05},
+                (A, B): {EOS: 0.4, A: 0.31, C: 0.29}}
+
+
+def rows_step(tables):
+    """Step function using ``tables[batch item]`` (see ``table_step``)."""
+    steps = [table_step(t) for t in tables]
+
+    def step(prefix, rows):
+        out = torch.empty(prefix.size(0), V)
+        for i, r in enumerate(rows.tolist()):
+            out[i] = steps[r](prefix[i:i + 1], rows[i:i + 1]).log_probs[0]
+        return StepOutput(out)
+
+    return step
+
+
+def test_joey_beam_keeps_a_finished_lower_beam_and_returns_the_best_recorded():
+    out = joey_beam_search(table_step(EARLY_FINISH), 1, beam=2, bos_id=BOS, eos_id=EOS, max_len=10)
+    assert out == [[B]]
+    # with beam 1 (one live prefix) [B] is never kept, so (A B) is the answer
+    greedy = joey_beam_search(table_step(EARLY_FINISH), 1, beam=1, bos_id=BOS, eos_id=EOS, max_len=10)
+    assert greedy == [[A, B]]
+
+
+def test_joey_beam_continues_finished_beams_and_records_a_prefix_once():
+    # eos is the second-best first token: [] is recorded at step 0 (log .3 = -1.204) and its beam,
+    # (eos ...), keeps being extended; A B eos (-1.650) ends the item later, so [] wins
+    table = {(): {A: 0.6, EOS: 0.3, B: 0.05, C: 0.05}, (A,): {B: 0.8, EOS: 0.1, A: 0.05},
+             (EOS,): {EOS: 0.05, A: 0.3, B: 0.3, C: 0.35}, (A, B): {EOS: 0.4, A: 0.31, C: 0.29}}
+    assert joey_beam_search(table_step(table), 1, beam=2, bos_id=BOS, eos_id=EOS, max_len=10) == [[]]
+
+
+def test_joey_beam_at_max_len_returns_the_top_unfinished_beam_and_batch_items_are_independent():
+    chain = {(): {A: 0.9}, (A,): {B: 0.9}, (A, B): {C: 0.9}}
+    assert joey_beam_search(table_step(chain), 1, beam=3, bos_id=BOS, eos_id=EOS, max_len=2) == [[A, B]]
+    tables = [EARLY_FINISH, chain, {(): {C: 0.7, EOS: 0.2}}]
+    step = rows_step(tables)
+    together = joey_beam_search(step, 3, beam=2, bos_id=BOS, eos_id=EOS, max_len=4)
+    alone = [joey_beam_search(table_step(t), 1, beam=2, bos_id=BOS, eos_id=EOS, max_len=4)[0] for t in tables]
+    assert together == alone == [[B], [A, B, C], [C]]
+
+
+def test_joey_beam_length_penalty_applies_only_above_minus_one():
+    # alpha 1 divides by ((5 + n) / 6): the longer (A B) (-1.650 / (8/6) = -1.238) beats [B]
+    # (-1.640 / (7/6) = -1.406), unlike with alpha -1
+    out = joey_beam_search(table_step(EARLY_FINISH), 1, beam=2, bos_id=BOS, eos_id=EOS, max_len=10, alpha=1.0)
+    assert out == [[A, B]]

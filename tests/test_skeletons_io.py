@@ -60,7 +60,7 @@ def test_write_skeletons_from_mediapipe_shards(tmp_path, holistic_shards):
     assert (summary["written"], summary["failed"], summary["frames"]) == (2, 2, 10)
     assert shards.video_ids(out) == ["a", "b"]
     attrs = shards.read_attrs(out)
-    assert attrs["skeleton"] == "slrtp178" and attrs["provenance"] == PROV
+    assert attrs["skeleton"] == "holistic178" and attrs["provenance"] == PROV
     assert attrs["config"] == {"max_gap": 3, "scale": "shoulder_width", "depth": True,
                                "max_abs_value": 1.0e4, "out_of_range": "mask"}
     assert attrs["input_checks"] == []
@@ -103,6 +103,7 @@ def test_slrtp_poses_pass_through_and_export_round_trips(tmp_path, slrtp_root):
     t1 = shards.read_video(out, "t1")
     np.testing.assert_array_equal(t1.features.reshape(5, 178, 3), original["t1"]["poses_3d"].numpy())
     assert t1.mask.all() and t1.extras["joint_mask"].all() and t1.attrs["source"] == "slrtp_poses"
+    assert shards.read_attrs(out)["skeleton"] == "slrtp178"  # the challenge's face order, recorded
 
     pt = tmp_path / "train_export.pt"
     assert export_slrtp(out, "train", pt) == 2
@@ -116,6 +117,7 @@ def test_slrtp_poses_pass_through_and_export_round_trips(tmp_path, slrtp_root):
             assert back[vid][key] == original[vid][key]
         np.testing.assert_array_equal(slrtp.poses_array(back[vid]["poses_3d"]),
                                       original[vid]["poses_3d"].numpy())
+        assert back[vid]["layout"] == "slrtp178"
 
     flat = tmp_path / "flat.h5"
     write_skeletons([], manifest, flat, {"depth": False}, PROV)
@@ -135,12 +137,39 @@ def test_export_of_mediapipe_skeletons(tmp_path, holistic_shards):
     assert poses.shape == (4, 178, 3) and not np.any(poses[0])          # masked frame kept as zeros
     export_slrtp(out, "test", pt, drop_empty_frames=True)
     assert slrtp.poses_array(slrtp.load_split(pt)["b"]["poses_3d"]).shape == (3, 178, 3)
-    with pytest.raises(ValueError, match="no dev videos"):
+    with pytest.raises(ValueError, match="no dev sequences"):
         export_slrtp(out, "dev", tmp_path / "dev.pt")
     with pytest.raises(ValueError, match="use one of"):
         export_slrtp(out, "val", tmp_path / "val.pt")
-    with pytest.raises(ValueError, match="not a skeleton file"):
+    with pytest.raises(ValueError, match="neither a skeleton nor a prediction file"):
         export_slrtp(holistic_shards[0], "train", tmp_path / "x.pt")
+    assert back["b"]["layout"] == "holistic178"
+
+
+def test_export_of_generated_predictions_for_the_official_evaluator(tmp_path, holistic_shards):
+    skel = tmp_path / "skeletons.h5"
+    write_skeletons(holistic_shards, _manifest([("a", "test", "frames"), ("b", "test", "frames")]), skel,
+                    None, PROV)
+    pred = tmp_path / "predictions_phase1.h5"
+    rng = np.random.default_rng(0)
+    generated = {"a": rng.normal(size=(3, 178, 3)).astype(np.float32),
+                 "b": rng.normal(size=(5, 178, 3)).astype(np.float32)}
+    with shards.ShardWriter(pred, attrs={"skeleton": "holistic178", "system": "gen.pt"}) as w:
+        for vid, p in generated.items():
+            w.write(shards.VideoArrays(vid, p.reshape(len(p), -1), np.ones(len(p), bool),
+                                       attrs={"split": "test", "text": f"text {vid}", "gloss": "G"}))
+    out = tmp_path / "DARSLP_test.pt"
+    assert export_slrtp(pred, "test", out) == 2
+    back = torch.load(out, weights_only=True)
+    for vid, p in generated.items():  # what the evaluator reads: id -> {poses_3d: [N, 178, 3]}
+        np.testing.assert_array_equal(back[vid]["poses_3d"].numpy(), p)
+        assert back[vid]["layout"] == "holistic178" and back[vid]["text"] == f"text {vid}"
+
+
+def test_a_manifest_mixing_videos_and_slrtp_poses_is_refused(tmp_path, holistic_shards):
+    with pytest.raises(ValueError, match="mixes SLRTP pose files with videos"):
+        write_skeletons(holistic_shards, _manifest([("a", "train", "frames"), ("p", "train", "poses")]),
+                        tmp_path / "s.h5", None, PROV)
 
 
 def test_slrtp_non_finite_joints_are_masked():
@@ -150,3 +179,17 @@ def test_slrtp_non_finite_joints_are_masked():
     assert (check.nonfinite, check.nonfinite_values, check.out_of_range) == (1, 1, 0)
     assert joint_mask.sum() == 3 * 178 - 1 and not joint_mask[1, 7] and poses[1, 7].tolist() == [0, 0, 0]
     np.testing.assert_array_equal(poses[0], item["poses_3d"][0].numpy())
+
+
+def test_a_skeleton_file_from_before_layouts_were_recorded_is_not_misread(tmp_path, holistic_shards):
+    from pipelib.skeletons.read import read_layout
+
+    out = tmp_path / "skeletons.h5"
+    write_skeletons(holistic_shards, _manifest([("a", "train", "frames")]), out, None, PROV)
+    assert read_layout(out) == "holistic178"
+    import h5py
+
+    with h5py.File(out, "a") as h5:  # what every skeleton file said before: slrtp178, whatever its source
+        h5.attrs["skeleton"] = "slrtp178"
+    with pytest.raises(ValueError, match="holds mediapipe_holistic skeletons .*forcerun skeletons"):
+        read_layout(out)

@@ -258,7 +258,7 @@ def evaluation_params():
     return sorted_section(ev)
 
 
-def get_back_translator(wildcards):
+def trained_back_translator(ds):
     """A user-provided back-translator checkpoint, or the one this pipeline trains."""
     user = config["evaluation"]["back_translation"]["checkpoint"]
     if user:
@@ -268,17 +268,96 @@ def get_back_translator(wildcards):
                 "give a checkpoint written by this pipeline's back_translator rule, or null to train one."
             )
         return user
-    return f"results/{wildcards.ds}/evaluation/back_translator/best.pt"
+    return f"results/{ds}/evaluation/back_translator/best.pt"
+
+
+def slrtp_model_dir():
+    """The SLRTP back-translator directory; unset or incomplete fails at DAG time naming the key."""
+    from pipelib.evaluation.slrtp_model import find_model_files
+
+    key = "evaluation.slrtp_back_translator.model_dir"
+    d = config["evaluation"]["slrtp_back_translator"]["model_dir"]
+    if not d:
+        raise WorkflowError(
+            f"evaluation.back_translators lists slrtp but {key} is not set: point it at the folder holding "
+            "the SLRTP back-translator's config.yaml, best.ckpt, gls.vocab and txt.vocab (docs/table5.md)."
+        )
+    d = os.path.expandvars(os.path.expanduser(d))
+    try:
+        files = find_model_files(d)
+    except (FileNotFoundError, ValueError) as err:
+        raise WorkflowError(f"{key}: {err}") from None
+    return d, [str(p) for p in files.inputs()]
+
+
+def back_translator_sources(ds):
+    """kind -> what each configured back-translator is loaded from (checkpoint or directory)."""
+    kinds = config["evaluation"]["back_translators"]
+    out = {}
+    if "trained" in kinds:
+        out["trained"] = trained_back_translator(ds)
+    if "slrtp" in kinds:
+        out["slrtp"] = slrtp_model_dir()[0]
+    return out
+
+
+def external_predictions(ds):
+    """`datasets.<ds>.predictions`, key-sorted, paths expanded; each needs the scored split's file."""
+    from pipelib.evaluation.table import RESERVED_SYSTEMS
+
+    split = config["evaluation"]["split"]
+    out = {}
+    for name, entry in dataset_cfg(ds).get("predictions", {}).items():
+        if name in RESERVED_SYSTEMS:
+            raise WorkflowError(f"datasets.{ds}.predictions.{name}: the name is reserved for the table's own "
+                                "rows; rename it")
+        path = os.path.expandvars(os.path.expanduser(str(entry.get(split) or "")))
+        if not path or not os.path.isfile(path):
+            where = f"has no `{split}` file" if not path else f"`{split}` points to {path}, which does not exist"
+            raise WorkflowError(f"datasets.{ds}.predictions.{name} {where}: table5 scores split {split} "
+                                "(evaluation.split); give that split's prediction file.")
+        out[name] = {**entry, split: path}
+    return sorted_section(out)
+
+
+def get_table_inputs(wildcards):
+    """Ground truth, our predictions, external predictions, every back-translator's files."""
+    ds = wildcards.ds
+    split = config["evaluation"]["split"]
+    inputs = {
+        "skeletons": f"results/{ds}/production/skeletons.h5",
+        "phase1": f"results/{ds}/production/predictions_phase1.h5",
+        "phase2": f"results/{ds}/production/predictions_phase2.h5",
+        "external": [e[split] for e in external_predictions(ds).values()],
+        "reported": reported_scores(),
+    }
+    sources = back_translator_sources(ds)
+    if "trained" in sources:
+        inputs["trained_back_translator"] = sources["trained"]
+    if "slrtp" in sources:
+        inputs["slrtp_back_translator"] = slrtp_model_dir()[1]
+    return inputs
+
+
+def get_export_input(wildcards):
+    """What `results/{ds}/export/{system}_{split}.pt` is written from."""
+    production = f"results/{wildcards.ds}/production"
+    return {"GT": f"{production}/skeletons.h5", "DARSLP": f"{production}/predictions_phase1.h5",
+            "DARSLP-KL": f"{production}/predictions_phase2.h5"}[wildcards.system]
 
 
 def get_report_inputs(wildcards):
+    """The table, priors and renders; the fusion report only for datasets with video (pose-only
+    datasets such as slrtp_poses extract no features)."""
     ds = wildcards.ds
-    return {
+    inputs = {
         "table": f"results/{ds}/{table_name(ds)}.csv",
-        "fusion": f"results/{ds}/fused/report.csv",
         "priors": f"results/{ds}/production/priors.h5",
         "renders": [f"results/{ds}/production/comparison_{p}.gif" for p in ("phase1", "phase2")],
     }
+    if dataset_cfg(ds)["kind"] != "slrtp_poses":
+        inputs["fusion"] = f"results/{ds}/fused/report.csv"
+    return inputs
 
 
 def reported_scores():

@@ -1,4 +1,5 @@
-# Stage evaluation: train the back-translator, score every system (table5 / table6), report.
+# Stage evaluation: train the back-translator, score every system with every configured back-translator
+# (table5 / table6), report; export poses as SLRTP .pt files for the official evaluator (on request).
 
 
 rule back_translator:
@@ -21,11 +22,7 @@ rule back_translator:
 
 rule table:
     input:
-        skeletons="results/{ds}/production/skeletons.h5",
-        phase1="results/{ds}/production/predictions_phase1.h5",
-        phase2="results/{ds}/production/predictions_phase2.h5",
-        back_translator=get_back_translator,
-        reported=reported_scores(),
+        unpack(get_table_inputs),
     output:
         report(
             "results/{ds}/{table}.csv",
@@ -39,12 +36,32 @@ rule table:
     params:
         evaluation=evaluation_params(),
         dataset=lambda wc: dataset_params(wc.ds) | {"name": wc.ds},
+        predictions=lambda wc: external_predictions(wc.ds),
+        back_translators=lambda wc: back_translator_sources(wc.ds),
     resources:
         **rule_resources("default"),
     conda:
         "../envs/pipelib.yaml"
     script:
         "../scripts/evaluation_table.py"
+
+
+rule export_slrtp:
+    input:
+        get_export_input,
+    output:
+        "results/{ds}/export/{system}_{split}.pt",
+    log:
+        "logs/{ds}/evaluation/export_{system}_{split}.log",
+    wildcard_constraints:
+        system="GT|DARSLP|DARSLP-KL",
+        split="train|dev|test",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/pipelib.yaml"
+    script:
+        "../scripts/evaluation_export.py"
 
 
 rule report_md:

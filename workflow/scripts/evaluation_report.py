@@ -4,7 +4,7 @@ from pipelib.evaluation.stage import run_report
 runlog.setup(snakemake.log[0])
 run_report(
     table_path=snakemake.input.table,
-    fusion_report=snakemake.input.fusion,
+    fusion_report=snakemake.input.get("fusion"),
     priors_h5=snakemake.input.priors,
     renders=snakemake.input.renders,
     out_path=snakemake.output[0],

@@ -1,11 +1,15 @@
 from pipelib import runlog
-from pipelib.evaluation.stage import run_table
+from pipelib.evaluation.stage import prediction_sources, run_table
 
 runlog.setup(snakemake.log[0])
 run_table(
     skeleton_h5=snakemake.input.skeletons,
-    predictions={"DARSLP": snakemake.input.phase1, "DARSLP-KL": snakemake.input.phase2},
-    back_translator=snakemake.input.back_translator,
+    predictions=prediction_sources(
+        {"DARSLP": snakemake.input.phase1, "DARSLP-KL": snakemake.input.phase2},
+        snakemake.params.predictions,
+        snakemake.params.evaluation["split"],
+    ),
+    back_translators=snakemake.params.back_translators,
     section=snakemake.params.evaluation,
     dataset=snakemake.params.dataset,
     reported_csv=snakemake.input.reported,

@@ -85,12 +85,16 @@ def poses_array(value: Any) -> np.ndarray:
 
 
 def split_files(root: Path, name: str) -> dict[str, Path]:
-    """``{split: file}``: the one ``.pt`` in ``root`` whose name contains each of train, dev, test."""
+    """``{split: file}``: the one ``.pt`` in ``root`` whose name contains each of train, dev, test.
+
+    A file named exactly ``<split>.pt`` wins over others that contain the split name (the challenge
+    archive's ``data/`` holds ``dev.pt`` beside ``PT_baseline_dev.pt``, a set of predictions).
+    """
     root = Path(root).expanduser().absolute()
     key = f"datasets.{name}.root"
     if not root.is_dir():
         raise DatasetError(f"dataset {name!r}: pose folder {root} does not exist; check {key}")
-    found: dict[str, Path] = {}
+    candidates: dict[str, list[Path]] = {}
     for path in sorted(root.glob("*.pt")):
         hits = [s for s in SPLITS if s in path.stem.lower()]
         if len(hits) > 1:
@@ -98,12 +102,20 @@ def split_files(root: Path, name: str) -> dict[str, Path]:
         if not hits:
             log.warning("%s names no split (train/dev/test) and is ignored", path)
             continue
-        if hits[0] in found:
+        candidates.setdefault(hits[0], []).append(path)
+    found: dict[str, Path] = {}
+    for split, paths in candidates.items():
+        exact = [p for p in paths if p.stem.lower() == split]
+        if len(paths) > 1 and not exact:
             raise DatasetError(
-                f"dataset {name!r}: two pose files for split {hits[0]!r}: {found[hits[0]]} and {path}; "
-                f"keep one per split in {root}"
+                f"dataset {name!r}: two pose files for split {split!r}: {paths[0]} and {paths[1]}; "
+                f"keep one per split in {root}, or name it {split}.pt"
             )
-        found[hits[0]] = path
+        found[split] = exact[0] if exact else paths[0]
+        for other in paths:
+            if other != found[split]:
+                log.warning("%s is not split %r's pose file (%s is) and is ignored", other, split,
+                            found[split].name)
     missing = [s for s in SPLITS if s not in found]
     if missing:
         raise DatasetError(

@@ -18,7 +18,7 @@ import torch
 from pipelib.batching import batch_indices, pad_sequences, pad_token_ids
 from pipelib.evaluation.metrics import bleu, subsample, subsample_step
 from pipelib.models.back_translation import SignLanguageTransformer, SLTConfig
-from pipelib.skeletons.read import read_split
+from pipelib.skeletons.read import read_layout, read_split
 from pipelib.text.vocab import Vocab
 from pipelib.training import TrainConfig, fit
 from pipelib.training.checkpoint import load_for_inference, load_model_weights
@@ -68,7 +68,11 @@ def load_back_translator(path: str | os.PathLike[str]) -> tuple[SignLanguageTran
 
 def train_back_translator(skeleton_h5: str | os.PathLike[str], section: Mapping[str, Any],
                           run_dir: str | os.PathLike[str], fps: float = 25.0) -> Path:
-    """Fit on train ground-truth skeletons, select on dev; returns the best checkpoint."""
+    """Fit on train ground-truth skeletons, select on dev; returns the best checkpoint.
+
+    The checkpoint's config records the skeleton layout of ``skeleton_h5`` (``model.layout``), so poses
+    of another layout are recognised when they meet this model.
+    """
     train_cfg = TrainConfig.from_dict(section.get("train"), f"{SECTION}.train")
     prepare_run_dir(run_dir, fingerprint({"section": section, "fps": fps}, [skeleton_h5]))
     train, dev = read_split(skeleton_h5, "train"), read_split(skeleton_h5, "dev")
@@ -99,7 +103,8 @@ def train_back_translator(skeleton_h5: str | os.PathLike[str], section: Mapping[
     torch.manual_seed(train_cfg.seed)
     model = SignLanguageTransformer(slt_cfg)
     result = fit(model, lambda m, b: {"loss": m.loss(b)}, evaluate, batches, train_cfg, run_dir,
-                 model_config={"slt": slt_cfg.to_dict(), "vocab": vocab.to_json(), "section": dict(section)})
+                 model_config={"slt": slt_cfg.to_dict(), "vocab": vocab.to_json(), "section": dict(section),
+                               "layout": read_layout(skeleton_h5)})
     log.info("back-translator best dev %s %.4f at epoch %d", train_cfg.monitor, result.best_metric,
              result.best_epoch)
     return result.best_path

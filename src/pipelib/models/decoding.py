@@ -152,6 +152,68 @@ def beam_search(step_fn: StepFn, batch_size: int, *, beam: int, bos_id: int, eos
     return [h[0].tokens if h else [] for h in best]
 
 
+def joey_beam_search(step_fn: StepFn, batch_size: int, *, beam: int, bos_id: int, eos_id: int, max_len: int,
+                     alpha: float = -1.0, device: torch.device | str | None = None) -> list[list[int]]:
+    """Beam search with the rules of JoeyNMT / neccam/slt's ``beam_search`` (what the SLRTP evaluator
+    decodes with); per item the best hypothesis' token ids, cut before its first ``<eos>``.
+
+    The rules, which differ from :func:`beam_search_hypotheses`:
+
+    - each step ranks all ``beam * V`` extensions of an item's ``beam`` live prefixes by summed
+      log-prob (divided by the length penalty ``((5 + step + 1) / 6) ** alpha`` when alpha > -1; alpha
+      = -1 means none) and keeps the best ``beam``; no token is banned;
+    - a kept extension ending in ``<eos>`` is recorded as a hypothesis with that score but stays in the
+      beam and keeps being extended (a prefix holding two ``<eos>`` is never recorded again);
+    - an item ends when its best kept extension ends in ``<eos>``, or at step ``max_len``; then all its
+      kept extensions are recorded too, and its answer is the highest-scoring hypothesis recorded (the
+      first recorded among equal scores).
+    """
+    if beam < 1 or max_len < 1:
+        raise ValueError(f"beam and max_len must be >= 1, got beam={beam}, max_len={max_len}")
+    k = beam
+    alive = list(range(batch_size))                                              # batch items still decoding
+    prefix = torch.full((batch_size * k, 1), bos_id, dtype=torch.long, device=device)   # (n*k, t)
+    scores = torch.zeros(batch_size, k, device=device)                           # (n, k) summed log-probs
+    scores[:, 1:] = float("-inf")
+    found: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch_size)]
+    best: list[list[int]] = [[] for _ in range(batch_size)]
+    for step in range(max_len):
+        n = len(alive)
+        rows = torch.tensor(alive, device=prefix.device).repeat_interleave(k)    # (n*k,)
+        logp = step_fn(prefix, rows).log_probs.float()                           # (n*k, V)
+        v = logp.size(1)
+        cand = logp + scores.reshape(-1, 1)                                      # (n*k, V)
+        penalty = ((5.0 + step + 1) / 6.0) ** alpha if alpha > -1 else 1.0
+        top, idx = (cand / penalty).reshape(n, k * v).topk(k, dim=1)             # (n, k)
+        scores = top * penalty if alpha > -1 else top.clone()
+        parents = (torch.arange(n, device=idx.device) * k)[:, None] + idx // v   # (n, k) rows of prefix
+        prefix = torch.cat([prefix[parents.reshape(-1)], (idx % v).reshape(-1, 1)], dim=1)  # (n*k, t+1)
+        ends = (idx % v) == eos_id                                               # (n, k)
+        if step + 1 == max_len:
+            ends[:] = True
+        if not bool(ends.any()):
+            continue
+        done = ends[:, 0].tolist()
+        seqs = prefix.reshape(n, k, -1)[:, :, 1:].tolist()                       # without bos
+        top_list, ends_list = top.tolist(), ends.tolist()
+        for i in range(n):
+            item = alive[i]
+            for j in range(k):
+                if (ends_list[i][j] or done[i]) and seqs[i][j].count(eos_id) < 2:
+                    found[item].append((top_list[i][j], seqs[i][j]))
+            if done[i]:
+                tokens = max(found[item], key=lambda h: h[0])[1]                 # first among equal scores
+                best[item] = tokens[: tokens.index(eos_id)] if eos_id in tokens else tokens
+        keep = [i for i in range(n) if not done[i]]
+        if not keep:
+            break
+        alive = [alive[i] for i in keep]
+        keep_t = torch.tensor(keep, device=prefix.device)
+        scores = scores[keep_t]
+        prefix = prefix.reshape(n, k, -1)[keep_t].reshape(len(keep) * k, -1)
+    return best
+
+
 # --------------------------------------------------------------------------------------------- CTC
 
 

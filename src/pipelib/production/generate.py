@@ -14,7 +14,7 @@ from pipelib.batching import batch_indices
 from pipelib.io import shards
 from pipelib.production.latents import load_autoencoder
 from pipelib.production.train_generator import load_generator
-from pipelib.skeletons.read import read_split
+from pipelib.skeletons.read import read_layout, read_split
 
 log = logging.getLogger("pipelib.production")
 
@@ -36,11 +36,13 @@ def generate_poses(generator_ckpt: str | os.PathLike[str], ae_ckpt: str | os.Pat
 def write_predictions(generator_ckpt: str | os.PathLike[str], ae_ckpt: str | os.PathLike[str],
                       skeleton_h5: str | os.PathLike[str], splits: Iterable[str],
                       out_path: str | os.PathLike[str]) -> int:
-    """Generated poses of every sentence of ``splits``: features (L, 534), attrs id, split, text."""
+    """Generated poses of every sentence of ``splits``: features (L, 534), attrs id, split, text; the file
+    records the skeleton layout of ``skeleton_h5`` (attribute ``skeleton``), which the poses follow."""
     prov = provenance.collect({"splits": list(splits)},
                               inputs=[str(generator_ckpt), str(ae_ckpt), str(skeleton_h5)])
     n = 0
-    with shards.ShardWriter(out_path, attrs={"provenance": prov, "system": str(generator_ckpt)}) as w:
+    attrs = {"provenance": prov, "system": str(generator_ckpt), "skeleton": read_layout(skeleton_h5)}
+    with shards.ShardWriter(out_path, attrs=attrs) as w:
         for split in splits:
             seqs = read_split(skeleton_h5, split)
             poses = generate_poses(generator_ckpt, ae_ckpt, [s.text for s in seqs])

@@ -5,7 +5,9 @@ in image coordinates; only x and y are drawn (orthographic view from the camera)
 only where its ``joint_mask`` is true and its x, y are finite; a bone or contour segment only where
 both ends are drawn. Parts: body bones (shoulders, arms, shoulders to hips, hips), each hand's five
 finger chains from its wrist, and the face's MediaPipe contours (lips, eyes, brows, oval) as
-polylines through the 128 face slots. Images are BGR uint8, as OpenCV uses them.
+polylines through the 128 face slots. That is the ``holistic178`` layout; ``slrtp178`` poses (the
+SLRTP challenge's files, whose face slots are in another order) are drawn with the challenge's own
+edges (:func:`pipelib.skeletons.layout.slrtp_chains`). Images are BGR uint8, as OpenCV uses them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,17 @@ import numpy as np
 
 from pipelib.estimators.landmarks import FINGER_CHAINS
 from pipelib.io.atomic import atomic_path
-from pipelib.skeletons.layout import BODY, FACE, FACE_FROM_MESH, LEFT_HAND, N_JOINTS, RIGHT_HAND
+from pipelib.skeletons.layout import (
+    BODY,
+    FACE,
+    FACE_FROM_MESH,
+    HOLISTIC,
+    LEFT_HAND,
+    N_JOINTS,
+    RIGHT_HAND,
+    check_layout,
+    slrtp_chains,
+)
 
 BGR = tuple[int, int, int]
 
@@ -107,6 +119,14 @@ def face_polylines() -> dict[str, tuple[tuple[int, ...], ...]]:
     return out
 
 
+def part_chains(layout: str = HOLISTIC) -> dict[str, tuple[tuple[int, ...], ...]]:
+    """Slot polylines drawn per part (``body``, ``right_hand``, ``left_hand``, ``face``) for a layout."""
+    if check_layout(layout, "render layout") == HOLISTIC:
+        return {"body": BODY_BONES, "right_hand": RIGHT_HAND_BONES, "left_hand": LEFT_HAND_BONES,
+                "face": tuple(c for loops in face_polylines().values() for c in loops)}
+    return slrtp_chains()
+
+
 def to_pixels(pose: np.ndarray, size: tuple[int, int] = DEFAULT_SIZE, scale: float | None = None,
               origin: tuple[float, float] | None = None) -> np.ndarray:
     """``pose: (178, >=2)`` shoulder-width units -> ``(178, 2)`` float64 pixel (x, y) in a ``size`` panel.
@@ -152,12 +172,13 @@ def _draw_segments(img: np.ndarray, fixed: np.ndarray, shown: np.ndarray, chains
 def draw_skeleton(pose: np.ndarray, joint_mask: np.ndarray | None = None,
                   size: tuple[int, int] = DEFAULT_SIZE, scale: float | None = None,
                   colour: BGR | None = None, *, origin: tuple[float, float] | None = None,
-                  background: BGR = BACKGROUND) -> np.ndarray:
+                  background: BGR = BACKGROUND, layout: str = HOLISTIC) -> np.ndarray:
     """Draw one skeleton: ``pose: (178, 3)`` shoulder-width units, ``joint_mask: (178,)`` bool or None.
 
     Returns a ``(h, w, 3)`` uint8 BGR image for ``size = (w, h)``. Placement as :func:`to_pixels`.
     ``colour`` draws every part in one BGR colour; None uses :data:`PART_COLOURS`. Body and hand joints
-    get dots; masked or non-finite joints, and the bones touching them, are not drawn.
+    get dots; masked or non-finite joints, and the bones touching them, are not drawn. ``layout``
+    chooses the edges (:func:`part_chains`).
     """
     pose, joint_mask = _check_pose(pose, joint_mask, "pose")
     w, h = size
@@ -172,11 +193,11 @@ def draw_skeleton(pose: np.ndarray, joint_mask: np.ndarray | None = None,
     thin = max(1, thick // 2)
     colours = PART_COLOURS if colour is None else dict.fromkeys(PART_COLOURS, colour)
 
-    _draw_segments(img, fixed, shown, (c for loops in face_polylines().values() for c in loops),
-                   colours["face"], thin)
-    parts = (("body", BODY, BODY_BONES, thick, thick + 1),
-             ("right_hand", RIGHT_HAND, RIGHT_HAND_BONES, thin, thin),
-             ("left_hand", LEFT_HAND, LEFT_HAND_BONES, thin, thin))
+    chains = part_chains(layout)
+    _draw_segments(img, fixed, shown, chains["face"], colours["face"], thin)
+    parts = (("body", BODY, chains["body"], thick, thick + 1),
+             ("right_hand", RIGHT_HAND, chains["right_hand"], thin, thin),
+             ("left_hand", LEFT_HAND, chains["left_hand"], thin, thin))
     for part, slots, bones, width, radius in parts:
         _draw_segments(img, fixed, shown, bones, colours[part], width)
         for j in range(slots.start, slots.stop):
@@ -267,7 +288,8 @@ def _check_sequence(poses: np.ndarray, mask: np.ndarray | None, name: str) -> tu
 def side_by_side(gt: np.ndarray, pred: np.ndarray, gt_mask: np.ndarray | None = None,
                  pred_mask: np.ndarray | None = None, title_gt: str = "ground truth",
                  title_pred: str = "generated", text: str = "", *, size: tuple[int, int] = DEFAULT_SIZE,
-                 scale: float | None = None, font_size: int = 12, caption_lines: int = 2) -> list[np.ndarray]:
+                 scale: float | None = None, font_size: int = 12, caption_lines: int = 2,
+                 layout: str = HOLISTIC) -> list[np.ndarray]:
     """Frames showing ``gt: (T1, 178, 3)`` left of ``pred: (T2, 178, 3)``; masks ``(T, 178)`` bool or None.
 
     Returns ``max(T1, T2)`` BGR uint8 frames of shape ``(header + h + caption, 2 w, 3)``: a title strip,
@@ -290,7 +312,8 @@ def side_by_side(gt: np.ndarray, pred: np.ndarray, gt_mask: np.ndarray | None = 
     blank[:] = BACKGROUND
 
     def panels(poses: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
-        return [draw_skeleton(p, m, size, scale) for p, m in zip(poses, mask, strict=True)] or [blank]
+        return [draw_skeleton(p, m, size, scale, layout=layout)
+                for p, m in zip(poses, mask, strict=True)] or [blank]
 
     left, right = panels(gt, gt_mask), panels(pred, pred_mask)
     n = max(len(gt), len(pred))
@@ -404,7 +427,8 @@ PredItem = tuple[np.ndarray, np.ndarray | None]
 
 
 def comparison_frames(gt_seqs: Sequence[GtItem], pred_seqs: Mapping[str, PredItem], n: int = 3, *,
-                      size: tuple[int, int] = DEFAULT_SIZE, pause_frames: int = 6) -> list[np.ndarray]:
+                      size: tuple[int, int] = DEFAULT_SIZE, pause_frames: int = 6,
+                      layout: str = HOLISTIC) -> list[np.ndarray]:
     """Side-by-side clips of the first ``n`` ids (sorted) found in both inputs, one after another.
 
     ``gt_seqs``: ``(id, text, poses (T, 178, 3), joint_mask (T, 178) | None)`` items; ``pred_seqs``:
@@ -430,7 +454,7 @@ def comparison_frames(gt_seqs: Sequence[GtItem], pred_seqs: Mapping[str, PredIte
     for vid in ids:
         _, text, gt, gt_mask = by_id[vid]
         pred, pred_mask = pred_seqs[vid]
-        clip = side_by_side(gt, pred, gt_mask, pred_mask, text=f"{vid}: {text}", size=size)
+        clip = side_by_side(gt, pred, gt_mask, pred_mask, text=f"{vid}: {text}", size=size, layout=layout)
         if clip:
             frames += clip + [clip[-1]] * pause_frames
     if not frames:
@@ -440,7 +464,8 @@ def comparison_frames(gt_seqs: Sequence[GtItem], pred_seqs: Mapping[str, PredIte
 
 def render_comparisons(gt_seqs: Sequence[GtItem], pred_seqs: Mapping[str, PredItem],
                        out_path: str | os.PathLike[str], n: int = 3, fps: float = 12.5, *,
-                       size: tuple[int, int] = DEFAULT_SIZE, pause_frames: int = 6) -> Path:
+                       size: tuple[int, int] = DEFAULT_SIZE, pause_frames: int = 6,
+                       layout: str = HOLISTIC) -> Path:
     """Write :func:`comparison_frames` of the first ``n`` sentences to ``out_path`` (``.gif``, or ``.mp4``).
 
     Returns the path. Inputs as :func:`comparison_frames`; ``fps`` is the pose frame rate.
@@ -449,5 +474,5 @@ def render_comparisons(gt_seqs: Sequence[GtItem], pred_seqs: Mapping[str, PredIt
     suffix = out_path.suffix.lower()
     if suffix not in (".gif", ".mp4"):
         raise ValueError(f"comparison output {out_path} must end in .gif or .mp4")
-    frames = comparison_frames(gt_seqs, pred_seqs, n, size=size, pause_frames=pause_frames)
+    frames = comparison_frames(gt_seqs, pred_seqs, n, size=size, pause_frames=pause_frames, layout=layout)
     return write_mp4(frames, out_path, fps) if suffix == ".mp4" else write_gif(frames, out_path, fps)

@@ -7,7 +7,8 @@ Slots (the person's sides; MediaPipe index in brackets):
 * 8-28 right hand, 29-49 left hand: 21 each in MediaPipe hand order (wrist, thumb 1-4, index 1-4,
   middle, ring, pinky), from ``right_hand`` / ``left_hand``
 * 50-177 face: the 128 unique FaceMesh indices of ``FACEMESH_CONTOURS`` in ascending mesh index.
-  SLRTP does not publish its own face slot order, so ours may differ from the challenge files'.
+  SLRTP does not publish its own face slot order, and the challenge files' differs: our layout is
+  ``holistic178``, theirs ``slrtp178`` (:mod:`~pipelib.skeletons.layout`); every file records which.
 
 Coordinates (:mod:`~pipelib.skeletons.pixels`, :mod:`~pipelib.skeletons.normalise`): x, y in pixels
 (normalised x * W, y * H, so the aspect ratio is right), z * W; hand z shifted so each hand's wrist
@@ -35,5 +36,6 @@ Config section ``skeletons`` (:class:`~pipelib.skeletons.config.SkeletonConfig`)
 
 Modules: ``layout`` (slot tables), ``config``, ``pixels`` (Holistic -> pixel skeleton), ``normalise``,
 ``gaps``, ``build`` (:func:`build_skeleton`), ``write`` (:func:`write_skeletons`, one HDF5 per
-dataset), ``export`` (:func:`export_slrtp`, one split as an SLRTP ``.pt`` for the public evaluator).
+dataset), ``export`` (:func:`export_slrtp`, one split of skeletons or predictions as an SLRTP ``.pt``
+for the public evaluator).
 """

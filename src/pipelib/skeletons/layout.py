@@ -40,3 +40,78 @@ JOINT_NAMES: tuple[str, ...] = (
 
 assert len(BODY_FROM_POSE) == BODY.stop and len(FACE_FROM_MESH) == FACE.stop - FACE.start
 assert len(JOINT_NAMES) == N_JOINTS
+
+
+# --------------------------------------------------------------------------------------------- layouts
+#
+# Two 178-point layouts share slots 0-49 (body and hands, above) and differ in the face slots 50-177:
+#
+# * ``holistic178``: what this pipeline builds from MediaPipe Holistic; face slot 50 + i holds FaceMesh
+#   point ``FACE_FROM_MESH[i]`` (ascending mesh index).
+# * ``slrtp178``: the SLRTP 2025 challenge pose files. Its face slots hold the same 128 FaceMesh contour
+#   points in an order the challenge does not publish (``make_128_face_from_478.py`` applies an
+#   ``order_128`` permutation that its repository never defines), so face slot i of one layout is not
+#   face slot i of the other. Only the challenge's drawing edges are public
+#   (walsharry/SLRTP_Skeleton_Keypoint_information ``keypoint_def.py``: 146 edges, 96 among face
+#   slots, of which 7 coincide with ``FACEMESH_CONTOURS`` edges under the ascending order).
+#
+# Files record their layout (skeleton and prediction HDF5 files: attribute ``skeleton``; exported
+# .pt entries: key ``layout``) and evaluation compares layouts before poses meet a model or ground
+# truth of another layout.
+
+HOLISTIC = "holistic178"
+SLRTP = "slrtp178"
+LAYOUTS: dict[str, str] = {
+    HOLISTIC: "built by this pipeline from MediaPipe Holistic: face = FACEMESH_CONTOURS points in "
+              "ascending mesh index",
+    SLRTP: "the SLRTP 2025 challenge files: same body and hands, face points in the challenge's own "
+           "(unpublished) order",
+}
+
+
+def check_layout(name: object, where: str) -> str:
+    """``name`` if it is a known layout; ValueError naming ``where`` and the known layouts otherwise."""
+    if name not in LAYOUTS:
+        raise ValueError(f"{where}: skeleton layout {name!r} is unknown; use one of {', '.join(LAYOUTS)} "
+                         f"({'; '.join(f'{k}: {v}' for k, v in LAYOUTS.items())})")
+    return str(name)
+
+
+def layout_mismatch(poses: str | None, other: str | None, what: str) -> str:
+    """A sentence saying that poses of layout ``poses`` meet ``what`` of layout ``other``; '' if they match
+    or either is unknown (None)."""
+    if poses is None or other is None or poses == other:
+        return ""
+    return (f"{poses} poses meet {what} of layout {other}: their face slots (50-177) hold the same points "
+            f"in different orders")
+
+
+# SLRTP's drawing edges, as polylines over slots (a closed loop ends at its start); the facts of
+# keypoint_def.py ``EDGES``, grouped into chains.
+_SLRTP_BODY: tuple[tuple[int, ...], ...] = ((2, 1, 0, 3, 4, 5), (0, 6, 7, 3))
+#: In hand-local indices (0 = wrist): thumb, the palm loop through the four finger bases, four fingers.
+_SLRTP_HAND: tuple[tuple[int, ...], ...] = (
+    (0, 1, 2, 3, 4), (0, 5, 9, 13, 17, 0), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20),
+)
+_SLRTP_FACE: tuple[tuple[int, ...], ...] = (
+    (126, 127, 96, 97, 150, 151, 169, 114, 115, 116, 171, 133, 88, 89, 93, 94, 67, 68, 132, 117, 118, 177,
+     145, 134, 135, 137, 75, 76, 139, 98, 99, 136, 109, 110, 154, 174, 126),
+    (147, 77, 78, 152, 153, 122, 121, 144, 143, 161, 147),
+    (70, 69, 146, 57, 56, 158, 111, 112, 155, 176, 70),
+    (82, 81, 125, 124, 106, 105, 164, 173, 141, 142, 128, 129, 168, 113, 79, 80, 87, 86, 163, 162, 82),
+    (95, 130, 55, 54, 84, 51, 50, 62, 61, 167, 166, 172, 175, 140, 58, 59, 123, 165, 91, 92, 95),
+)
+
+
+def slrtp_chains() -> dict[str, tuple[tuple[int, ...], ...]]:
+    """SLRTP's drawing edges per part (``body``, ``right_hand``, ``left_hand``, ``face``), as polylines."""
+    def hand(first: int) -> tuple[tuple[int, ...], ...]:
+        return tuple(tuple(first + j for j in chain) for chain in _SLRTP_HAND)
+
+    return {"body": _SLRTP_BODY, "right_hand": hand(RIGHT_HAND.start), "left_hand": hand(LEFT_HAND.start),
+            "face": _SLRTP_FACE}
+
+
+def chain_edges(chains: tuple[tuple[int, ...], ...]) -> set[frozenset[int]]:
+    """The undirected slot pairs drawn by ``chains``."""
+    return {frozenset(pair) for chain in chains for pair in zip(chain[:-1], chain[1:], strict=True)}

@@ -1,4 +1,4 @@
-"""Read a skeleton file back as per-video sequences, one split at a time."""
+"""Read a skeleton file back as per-video sequences, one split at a time, and the layout a file records."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 
 from pipelib.datasets.values import mask_bad_values, require_split
 from pipelib.io import shards
+from pipelib.skeletons.layout import HOLISTIC, SLRTP, check_layout
 
 log = logging.getLogger("pipelib.skeletons")
 
@@ -54,3 +55,26 @@ def read_split(path: str | os.PathLike[str], split: str) -> list[SkeletonSequenc
     require_split(sum(int(s.joint_mask.any(axis=1).sum()) for s in out), path, split,
                   "frame with a valid joint", f"{len(out)} video(s), every joint masked")
     return sorted(out, key=lambda s: s.video_id)
+
+
+#: The layout each skeleton source gives (per-video attribute ``source`` of skeleton files).
+SOURCE_LAYOUT = {"mediapipe_holistic": HOLISTIC, "slrtp_poses": SLRTP}
+
+
+def read_layout(path: str | os.PathLike[str]) -> str:
+    """The skeleton layout (``pipelib.skeletons.layout.LAYOUTS``) a skeleton or prediction file records
+    in its ``skeleton`` attribute; ValueError naming the file when it records none or an unknown one,
+    or when its first sequence's ``source`` contradicts it (files written before layouts were
+    recorded called every skeleton ``slrtp178``)."""
+    found = shards.read_attrs(path).get("skeleton")
+    if found is None:
+        raise ValueError(f"{path} records no skeleton layout (attribute 'skeleton'); it was written before "
+                         f"layouts were recorded: re-run the job that writes it")
+    layout = check_layout(found, str(path))
+    ids = shards.video_ids(path)
+    source = shards.read_video(path, ids[0], extras=False).attrs.get("source") if ids else None
+    if source in SOURCE_LAYOUT and SOURCE_LAYOUT[source] != layout:
+        raise ValueError(f"{path} says layout {layout} but holds {source} skeletons "
+                         f"({SOURCE_LAYOUT[source]}); it was written before layouts were recorded: re-run "
+                         f"its rule (snakemake --forcerun skeletons ...)")
+    return layout

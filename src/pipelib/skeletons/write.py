@@ -26,11 +26,10 @@ from pipelib.datasets.values import InputValueError, ValueCheck, mask_bad_values
 from pipelib.io import shards
 from pipelib.skeletons.build import build_skeleton
 from pipelib.skeletons.config import SkeletonConfig
-from pipelib.skeletons.layout import BODY, N_JOINTS, N_VALUES
+from pipelib.skeletons.layout import BODY, HOLISTIC, N_JOINTS, N_VALUES, SLRTP
 
 log = logging.getLogger("pipelib.skeletons")
 
-LAYOUT = "slrtp178"
 HOLISTIC_EXTRAS = ("pose", "face", "left_hand", "right_hand", "part_mask")
 Path_ = str | os.PathLike[str]
 
@@ -114,6 +113,17 @@ def _video(video_id: str, poses: np.ndarray, joint_mask: np.ndarray, attrs: dict
     )
 
 
+def manifest_layout(manifest: pd.DataFrame) -> str:
+    """The skeleton layout a manifest's sequences give: ``slrtp178`` for SLRTP pose files (media
+    ``poses``), ``holistic178`` for videos. A manifest mixing the two is refused: one file, one layout."""
+    media = set(manifest["media"].astype(str)) if len(manifest) else set()
+    if "poses" in media and media - {"poses"}:
+        raise ValueError(f"the manifest mixes SLRTP pose files with videos ({sorted(media)}); their face "
+                         f"slots differ ({SLRTP} vs {HOLISTIC}), so they cannot share one skeleton file: "
+                         f"make them two datasets")
+    return SLRTP if media == {"poses"} else HOLISTIC
+
+
 def write_skeletons(
     holistic_shards: Iterable[Path_], manifest: pd.DataFrame, out_path: Path_,
     cfg: SkeletonConfig | Mapping[str, Any] | None, provenance: Mapping[str, Any],
@@ -122,9 +132,9 @@ def write_skeletons(
 
     Per video: features (T, 534) float32 = poses (T, 178, 3) flattened, mask (T,) = frame has a body,
     extra ``joint_mask`` (T, 178), attrs split, text, gloss, signer, fps, name, source. File attrs:
-    skeleton ("slrtp178"), config (the ``skeletons`` section), provenance. ``holistic_shards`` may be
-    empty for a dataset of SLRTP poses. Returns a summary: videos, written, failed, frames,
-    joint_coverage (fraction of unmasked joints over all frames), masked_nonfinite and
+    skeleton (the layout, :func:`manifest_layout`), config (the ``skeletons`` section), provenance.
+    ``holistic_shards`` may be empty for a dataset of SLRTP poses. Returns a summary: videos, written,
+    failed, frames, joint_coverage (fraction of unmasked joints over all frames), masked_nonfinite and
     masked_out_of_range (joints masked by :func:`checked_joints`, also listed per video in the file
     attribute ``input_checks``), body_frames ({split: frames with a body}).
     """
@@ -132,7 +142,8 @@ def write_skeletons(
     where, upstream = holistic_index(holistic_shards)
     cache = _SplitCache()
     checks: list[dict[str, Any]] = []  # filled below; the writer encodes its attrs when it closes
-    attrs = {"skeleton": LAYOUT, "joints": N_JOINTS, "config": cfg.as_dict(), "input_checks": checks,
+    attrs = {"skeleton": manifest_layout(manifest), "joints": N_JOINTS, "config": cfg.as_dict(),
+             "input_checks": checks,
              "provenance": dict(provenance)}
     n_frames = n_joints_ok = 0
     body_frames = {str(s): 0 for s in manifest["split"].unique()}
