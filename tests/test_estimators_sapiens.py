@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 import torch
@@ -116,3 +118,59 @@ def test_missing_or_bad_weights(tmp_path):
         SapiensTorchScript({"weights": str(junk), "device": "cpu"})
     with pytest.raises(ValueError, match="estimators.sapiens.device"):
         SapiensTorchScript({"weights": str(junk), "device": "tpu"})
+
+
+def test_batches_equal_one_frame_calls_with_background_frames_inside(tmp_path):
+    path = tmp_path / "seg_ts.pt2"
+    torch.jit.save(torch.jit.trace(ColourParts().eval(), torch.zeros(2, 3, 96, 72)), str(path))
+    frames = []
+    for i in range(5):
+        frame = np.full((96 + 8 * i, 72, 3), 100, np.uint8)   # grey: background
+        if i != 2:
+            frame[: 20 + 10 * i, : 30 + 5 * i] = (0, 0, 255)  # a red block of varying size
+            frame[60:, 40:] = (255, 0, 0)                      # a blue block
+        frames.append(frame)
+    cfg = {"backend": "sapiens_torchscript", "weights": str(path), "device": "cpu", "input_size": [96, 72]}
+    single = registry.build("sapiens", {**cfg, "batch_size": 1})
+    want = [single.process(f) for f in frames]
+    assert [o.valid for o in want] == [True, True, False, True, True]
+    est = registry.build("sapiens", {**cfg, "batch_size": 2})
+    assert est.batch_size == 2 and est.model_batch == {"sapiens": 2}
+    got = est.process_batch([est.prepare(f) for f in frames])   # batches of 2, 2, 1
+    assert [o.valid for o in got] == [o.valid for o in want]
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a.features, b.features)
+    assert len(set(map(bytes, (o.features for o in got)))) == 5   # the frames really differ
+    prov = est.provenance()
+    assert (prov["device"], prov["provider"], prov["precision"], prov["batch_size"]) == \
+        ("cpu", "torch-cpu", "fp32", 2)
+
+
+def test_bf16_precision_is_applied_and_recorded(tmp_path):
+    path = _exported(tmp_path / "seg.pt2", (96, 72))
+    est = SapiensTorchScript({"weights": str(path), "device": "cpu", "input_size": [96, 72],
+                              "precision": "bf16"})
+    assert est.program.dtype == torch.bfloat16 and est.provenance()["precision"] == "bf16"
+    grid = est.process(_red_blue_frame(192, 144)).features.reshape(24, 24)
+    assert np.all(grid[:, :12] == 5) and np.all(grid[:, 12:] == 14)
+
+
+def test_refused_torchscript_names_file_formats_and_fix(tmp_path):
+    """A TorchScript archive whose code torch cannot compile (an unknown operator here) used to give an
+    empty 'RuntimeError: ' (torch's message starts with a newline)."""
+    good = tmp_path / "good.pt2"
+    torch.jit.save(torch.jit.script(ColourParts().eval()), str(good))
+    bad = tmp_path / "custom_op_torchscript.pt2"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith(".py"):
+                data = data.replace(b"torch.conv2d(", b"torch.ops.nosuchlib.conv2d(")
+            zout.writestr(item, data)
+    with pytest.raises(ProgramLoadError) as err:
+        SapiensTorchScript({"weights": str(bad), "device": "cpu", "input_size": [96, 72]})
+    msg = str(err.value)
+    assert str(bad) in msg and "config key estimators.sapiens.weights" in msg
+    assert "could not be loaded as a TorchScript or torch.export program" in msg
+    assert "torch.jit.load said RuntimeError: attribute lookup is not defined on builtin" in msg
+    assert "re-export the model" in msg and "RuntimeError: ;" not in msg and not msg.rstrip().endswith(":")

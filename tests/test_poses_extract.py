@@ -1,14 +1,23 @@
-"""Extraction of one slot over one shard: stacking, failures, derived inputs, decoding once."""
+"""Extraction of one slot over one shard: stacking, failures, derived inputs, decoding once, frames
+prepared ahead on worker threads in order, batched backends, provenance of where models ran."""
+
+import random
+import threading
+import time
+import warnings
 
 import cv2
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from pipelib.estimators import registry
-from pipelib.estimators.base import DerivedEstimator, FrameEstimator, FrameOutput
+from pipelib.estimators.base import BatchedEstimator, DerivedEstimator, FrameEstimator, FrameOutput
+from pipelib.estimators.placement import MissingGpuError
 from pipelib.io import shards
 from pipelib.poses import extract
+from pipelib.poses import feed as feed_mod
 
 CALLS = {"frames": 0}
 
@@ -41,6 +50,8 @@ def backends(monkeypatch):
     monkeypatch.setitem(registry.BACKENDS, ("mediapipe", "brightness_test"),
                         f"{__name__}:BrightnessEstimator")
     monkeypatch.setitem(registry.BACKENDS, ("dwpose", "double_from_holistic"), f"{__name__}:DoubleDerived")
+    monkeypatch.setitem(registry.BACKENDS, ("mediapipe", "batch_brightness_test"),
+                        f"{__name__}:BatchBrightness")
 
 
 def _video_dir(root, name, values):
@@ -57,16 +68,140 @@ def _manifest(rows):
                          for i, s, n, k in rows])
 
 
-def test_prefetch_keeps_order_and_raises_at_failure():
+def _counted(frames, counter):
+    for f in frames:
+        counter.append(int(f[0, 0, 0]))
+        yield f
+
+
+def _jittered(frame):
+    """A prepare step whose duration varies, so worker threads finish out of order."""
+    time.sleep(random.Random(int(frame[0, 0, 0])).uniform(0.0, 0.01))
+    return int(frame[0, 0, 0]) * 2
+
+
+def test_feed_keeps_order_and_decodes_each_frame_once():
+    frames = [np.full((4, 5, 3), i, np.uint8) for i in range(40)]
+    decoded = []
+    with feed_mod.FrameFeed(_counted(frames, decoded), _jittered, workers=4, depth=3) as feed:
+        batches = list(feed.batches(6))
+    assert [len(b) for b in batches] == [6] * 6 + [4]
+    assert [p for b in batches for _, p in b] == [2 * i for i in range(40)]   # frame order kept
+    assert all(shape == (4, 5, 3) for b in batches for shape, _ in b)
+    assert decoded == list(range(40))                                         # each frame decoded once
+
+
+def test_feed_raises_at_the_failing_frame_and_stops():
     def gen():
-        yield 1
-        yield 2
+        yield np.zeros((2, 2, 3), np.uint8)
+        yield np.ones((2, 2, 3), np.uint8)
         raise OSError("broken frame 3")
 
-    it = extract.prefetch(gen(), depth=1)
-    assert next(it) == 1 and next(it) == 2
+    feed = feed_mod.FrameFeed(gen(), lambda f: int(f[0, 0, 0]), workers=2, depth=1)
+    it = iter(feed)
+    assert next(it)[1] == 0 and next(it)[1] == 1
     with pytest.raises(OSError, match="broken frame 3"):
         next(it)
+    feed.close()
+    assert not feed._thread.is_alive()
+
+    def bad_prepare(frame):
+        if frame[0, 0, 0] == 3:
+            raise ValueError("cannot crop frame 3")
+        return int(frame[0, 0, 0])
+
+    endless = (np.full((2, 2, 3), i % 200, np.uint8) for i in range(10**9))   # never ends by itself
+    with pytest.raises(ValueError, match="cannot crop frame 3"), \
+            feed_mod.FrameFeed(endless, bad_prepare, workers=3, depth=4) as feed:
+        assert [p for _, p in feed][:3] == [0, 1, 2]
+    assert not feed._thread.is_alive()
+
+
+class BatchBrightness(BatchedEstimator):
+    """Test model backend: feature 0 = mean brightness of a frame, computed in batches; invalid when dark.
+
+    ``prepare`` fails on a frame of brightness 77 (a preprocessing error on a worker thread)."""
+
+    slot = "mediapipe"
+    backend = "batch_brightness_test"
+    calls: list[int] = []
+
+    def __init__(self, cfg, *, gpu_booked=False):
+        super().__init__(cfg, gpu_booked=gpu_booked)
+        self.place("cpu", "test-cpu", "fp32")
+        self.settle_batches({"model": (lambda x: {"y": x * 1.0}, (1,), None, "brightness")})
+
+    def prepare(self, frame_bgr):
+        if round(frame_bgr.mean()) == 77:
+            raise ValueError("cannot prepare a frame of brightness 77")
+        return np.array([frame_bgr.mean()], np.float32)
+
+    def process_batch(self, prepared):
+        BatchBrightness.calls.append(len(prepared))
+        out = []
+        for x in prepared:
+            f = np.zeros(258, np.float32)
+            f[0] = x[0]
+            out.append(FrameOutput(f, bool(x[0] > 10)))
+        return out
+
+
+def test_batched_backend_through_extraction_with_a_failing_worker(tmp_path, backends, caplog):
+    a = _video_dir(tmp_path, "a", [0, 50, 100, 5, 200, 30, 0])
+    bad = _video_dir(tmp_path, "bad", [20, 40, 77, 60])
+    b = _video_dir(tmp_path, "b", [90, 3])
+    m = _manifest([("a", a, 7, 0), ("bad", bad, 4, 0), ("b", b, 2, 0)])
+    BatchBrightness.calls = []
+    result = {}
+
+    def job():
+        result["summary"] = extract.extract_shard(
+            m, 0, "mediapipe", {"backend": "batch_brightness_test", "batch_size": 3}, tmp_path / "x.h5",
+            max_failure_fraction=0.5, workers=2)
+
+    with caplog.at_level("INFO", logger="pipelib"):
+        t = threading.Thread(target=job, daemon=True)
+        t.start()
+        t.join(timeout=120)
+    assert not t.is_alive(), "a failing worker thread hung the extraction"
+    summary = result["summary"]
+    assert summary["videos"] == 3 and summary["failed"] == 1 and summary["frames"] == 9
+    assert 0.0 <= summary["input_wait_fraction"] <= 1.0
+    [(vid, reason)] = shards.read_failures(tmp_path / "x.h5")
+    assert vid == "bad" and "cannot prepare a frame of brightness 77" in reason
+    va = shards.read_video(tmp_path / "x.h5", "a")
+    np.testing.assert_allclose(va.features[:, 0], [0, 50, 100, 5, 200, 30, 0])
+    assert va.mask.tolist() == [False, True, True, False, True, True, False]
+    assert shards.read_video(tmp_path / "x.h5", "b").mask.tolist() == [True, False]
+    assert BatchBrightness.calls[:3] == [3, 3, 1]            # video a in batches of 3
+    est_prov = shards.read_attrs(tmp_path / "x.h5")["provenance"]["estimator"]
+    assert {k: est_prov[k] for k in ("device", "provider", "precision", "batch_size")} == \
+        {"device": "cpu", "provider": "test-cpu", "precision": "fp32", "batch_size": 3}
+    assert "device cpu, provider test-cpu, precision fp32, batch 3" in caplog.text
+    assert "inference waited for decoded/prepared input" in caplog.text and "frames/s" in caplog.text
+
+
+def test_provider_of_a_real_onnx_backend_reaches_the_shard(tmp_path):
+    class Gradient(torch.nn.Module):
+        def forward(self, image):
+            return image[:, 0] - image[:, 2]
+
+    weights = tmp_path / "g.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Gradient(), (torch.zeros(1, 3, 28, 28),), str(weights), input_names=["image"],
+                          output_names=["depth"], dynamo=False,
+                          dynamic_axes={"image": {0: "b"}, "depth": {0: "b"}})
+    a = _video_dir(tmp_path, "a", [0, 50, 100])
+    m = _manifest([("a", a, 3, 0)])
+    cfg = {"backend": "depth_onnx", "weights": str(weights), "input_size": [28, 28], "device": "auto"}
+    with pytest.raises(MissingGpuError, match="booked a GPU"):
+        extract.extract_shard(m, 0, "primedepth", cfg, tmp_path / "d.h5", gpu_booked=True)
+    extract.extract_shard(m, 0, "primedepth", {**cfg, "on_missing_gpu": "warn"}, tmp_path / "d.h5",
+                          gpu_booked=True, max_failure_fraction=1.0)
+    prov = shards.read_attrs(tmp_path / "d.h5")["provenance"]["estimator"]
+    assert (prov["device"], prov["provider"], prov["batch_size"]) == ("cpu", "CPUExecutionProvider", 4)
+    assert prov["precision"] == "fp32" and set(prov["weights"]) == {"depth"}
 
 
 def test_frame_slot_then_derived_slot(tmp_path, backends):
