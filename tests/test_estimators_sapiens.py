@@ -10,6 +10,7 @@ import torch
 
 from pipelib.estimators import registry
 from pipelib.estimators.base import MissingWeightsError
+from pipelib.estimators.grids import mode_grid
 from pipelib.estimators.sapiens import N_CLASSES, SAPIENS_CLASSES, SapiensTorchScript, preprocess
 from pipelib.estimators.torch_program import ProgramLoadError, ProgramRunError
 
@@ -68,10 +69,26 @@ def test_preprocess_swaps_to_rgb_and_normalises():
                                rtol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(512, 384), (24, 24), (37, 101), (1000, 30)])
+def test_mode_grid_counts_every_block_with_ties_to_the_lower_id(shape):
+    rng = np.random.default_rng(shape[0])
+    labels = rng.integers(0, 4, shape) * rng.integers(1, 7, shape)          # many ties, ids 0..18
+    edges_y = np.round(np.arange(25) * shape[0] / 24).astype(int)
+    edges_x = np.round(np.arange(25) * shape[1] / 24).astype(int)
+    want = np.zeros((24, 24))
+    for i in range(24):
+        for j in range(24):
+            block = labels[edges_y[i]:edges_y[i + 1], edges_x[j]:edges_x[j + 1]]
+            want[i, j] = np.bincount(block.ravel(), minlength=N_CLASSES).argmax()
+    np.testing.assert_array_equal(mode_grid(labels, N_CLASSES), want)
+    with pytest.raises(ValueError, match="outside"):
+        mode_grid(labels + N_CLASSES, N_CLASSES)
+
+
 def test_torchscript_at_official_size_gives_left_right_grid(tmp_path):
     path = _torchscript(tmp_path / "seg_torchscript.pt2", (1024, 768))
     est = registry.build("sapiens", {"backend": "sapiens_torchscript", "weights": str(path),
-                                     "device": "cpu"})
+                                     "device": "cpu", "batch_size": 1})   # no batch probe at this size
     assert isinstance(est, SapiensTorchScript) and est.program.kind == "torchscript"
     out = est.process(_red_blue_frame(256, 192))
     grid = out.features.reshape(24, 24)

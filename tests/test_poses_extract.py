@@ -1,6 +1,7 @@
 """Extraction of one slot over one shard: stacking, failures, derived inputs, decoding once, frames
 prepared ahead on worker threads in order, batched backends, provenance of where models ran."""
 
+import itertools
 import random
 import threading
 import time
@@ -81,46 +82,62 @@ def _jittered(frame):
 
 
 def test_feed_keeps_order_and_decodes_each_frame_once():
-    frames = [np.full((4, 5, 3), i, np.uint8) for i in range(40)]
+    videos = [[np.full((4, 5, 3), 10 * v + i, np.uint8) for i in range(n)] for v, n in enumerate([9, 0, 14])]
     decoded = []
-    with feed_mod.FrameFeed(_counted(frames, decoded), _jittered, workers=4, depth=3) as feed:
-        batches = list(feed.batches(6))
-    assert [len(b) for b in batches] == [6] * 6 + [4]
-    assert [p for b in batches for _, p in b] == [2 * i for i in range(40)]   # frame order kept
-    assert all(shape == (4, 5, 3) for b in batches for shape, _ in b)
-    assert decoded == list(range(40))                                         # each frame decoded once
+    sources = [(f"v{v}", lambda frames=frames: _counted(frames, decoded)) for v, frames in enumerate(videos)]
+    got = {}
+    with feed_mod.FrameFeed(sources, _jittered, workers=4, depth=3) as feed:
+        for key, prepared in feed.videos():
+            got[key] = [[p for _, p in b] for b in feed_mod.batches(prepared, 4)]
+    assert got == {"v0": [[0, 2, 4, 6], [8, 10, 12, 14], [16]], "v1": [],
+                   "v2": [[40, 42, 44, 46], [48, 50, 52, 54], [56, 58, 60, 62], [64, 66]]}
+    assert decoded == [10 * v + i for v, n in enumerate([9, 0, 14]) for i in range(n)]  # each once, in order
 
 
-def test_feed_raises_at_the_failing_frame_and_stops():
-    def gen():
+def test_feed_fails_one_video_at_its_failing_frame_and_goes_on():
+    def broken():
         yield np.zeros((2, 2, 3), np.uint8)
         yield np.ones((2, 2, 3), np.uint8)
         raise OSError("broken frame 3")
 
-    feed = feed_mod.FrameFeed(gen(), lambda f: int(f[0, 0, 0]), workers=2, depth=1)
-    it = iter(feed)
-    assert next(it)[1] == 0 and next(it)[1] == 1
-    with pytest.raises(OSError, match="broken frame 3"):
-        next(it)
-    feed.close()
-    assert not feed._thread.is_alive()
+    def unopenable():
+        raise FileNotFoundError("no such video")
 
     def bad_prepare(frame):
         if frame[0, 0, 0] == 3:
             raise ValueError("cannot crop frame 3")
         return int(frame[0, 0, 0])
 
-    endless = (np.full((2, 2, 3), i % 200, np.uint8) for i in range(10**9))   # never ends by itself
-    with pytest.raises(ValueError, match="cannot crop frame 3"), \
-            feed_mod.FrameFeed(endless, bad_prepare, workers=3, depth=4) as feed:
-        assert [p for _, p in feed][:3] == [0, 1, 2]
+    frames = [np.full((2, 2, 3), i, np.uint8) for i in range(6)]
+    sources = [("broken", broken), ("unopenable", unopenable), ("crop", lambda: iter(frames)),
+               ("left", lambda: iter(frames[:2])), ("ok", lambda: iter(frames[4:]))]
+    seen = {}
+    with feed_mod.FrameFeed(sources, bad_prepare, workers=3, depth=2) as feed:
+        for key, prepared in feed.videos():
+            try:
+                for _, p in prepared:
+                    seen.setdefault(key, []).append(p)
+                    if key == "left":
+                        break                          # the consumer gives up on a video early
+            except Exception as exc:
+                seen.setdefault(key, []).append(f"{type(exc).__name__}: {exc}")
+    assert seen == {"broken": [0, 1, "OSError: broken frame 3"],
+                    "unopenable": ["FileNotFoundError: no such video"],
+                    "crop": [0, 1, 2, "ValueError: cannot crop frame 3"], "left": [0], "ok": [4, 5]}
     assert not feed._thread.is_alive()
+
+    endless = ((f"v{i}", lambda: (np.full((2, 2, 3), j % 250, np.uint8) for j in range(10**9)))
+               for i in range(10**9))                  # neither the videos nor their frames end
+    with feed_mod.FrameFeed(endless, lambda f: 0, workers=2, depth=4) as feed:
+        key, prepared = next(feed.videos())
+        assert key == "v0" and [p for _, p in itertools.islice(prepared, 5)] == [0] * 5
+    assert not feed._thread.is_alive()                 # closing stopped the endless decoder
 
 
 class BatchBrightness(BatchedEstimator):
     """Test model backend: feature 0 = mean brightness of a frame, computed in batches; invalid when dark.
 
-    ``prepare`` fails on a frame of brightness 77 (a preprocessing error on a worker thread)."""
+    ``prepare`` fails on a frame of brightness 77, ``finish`` on one of 66 (errors on worker threads)."""
 
     slot = "mediapipe"
     backend = "batch_brightness_test"
@@ -136,28 +153,31 @@ class BatchBrightness(BatchedEstimator):
             raise ValueError("cannot prepare a frame of brightness 77")
         return np.array([frame_bgr.mean()], np.float32)
 
-    def process_batch(self, prepared):
+    def infer(self, prepared):
         BatchBrightness.calls.append(len(prepared))
-        out = []
-        for x in prepared:
-            f = np.zeros(258, np.float32)
-            f[0] = x[0]
-            out.append(FrameOutput(f, bool(x[0] > 10)))
-        return out
+        return [float(x[0]) for x in prepared]
+
+    def finish(self, raw):
+        if round(raw) == 66:
+            raise ValueError("cannot finish a frame of brightness 66")
+        f = np.zeros(258, np.float32)
+        f[0] = raw
+        return FrameOutput(f, bool(raw > 10))
 
 
 def test_batched_backend_through_extraction_with_a_failing_worker(tmp_path, backends, caplog):
     a = _video_dir(tmp_path, "a", [0, 50, 100, 5, 200, 30, 0])
     bad = _video_dir(tmp_path, "bad", [20, 40, 77, 60])
     b = _video_dir(tmp_path, "b", [90, 3])
-    m = _manifest([("a", a, 7, 0), ("bad", bad, 4, 0), ("b", b, 2, 0)])
+    bad2 = _video_dir(tmp_path, "c_bad", [20, 66, 70, 80, 90])
+    m = _manifest([("a", a, 7, 0), ("bad", bad, 4, 0), ("b", b, 2, 0), ("c_bad", bad2, 5, 0)])
     BatchBrightness.calls = []
     result = {}
 
     def job():
         result["summary"] = extract.extract_shard(
             m, 0, "mediapipe", {"backend": "batch_brightness_test", "batch_size": 3}, tmp_path / "x.h5",
-            max_failure_fraction=0.5, workers=2)
+            max_failure_fraction=0.6, workers=2)
 
     with caplog.at_level("INFO", logger="pipelib"):
         t = threading.Thread(target=job, daemon=True)
@@ -165,10 +185,11 @@ def test_batched_backend_through_extraction_with_a_failing_worker(tmp_path, back
         t.join(timeout=120)
     assert not t.is_alive(), "a failing worker thread hung the extraction"
     summary = result["summary"]
-    assert summary["videos"] == 3 and summary["failed"] == 1 and summary["frames"] == 9
+    assert summary["videos"] == 4 and summary["failed"] == 2 and summary["frames"] == 9
     assert 0.0 <= summary["input_wait_fraction"] <= 1.0
-    [(vid, reason)] = shards.read_failures(tmp_path / "x.h5")
-    assert vid == "bad" and "cannot prepare a frame of brightness 77" in reason
+    failures = dict(shards.read_failures(tmp_path / "x.h5"))
+    assert "cannot prepare a frame of brightness 77" in failures["bad"]
+    assert "cannot finish a frame of brightness 66" in failures["c_bad"]
     va = shards.read_video(tmp_path / "x.h5", "a")
     np.testing.assert_allclose(va.features[:, 0], [0, 50, 100, 5, 200, 30, 0])
     assert va.mask.tolist() == [False, True, True, False, True, True, False]

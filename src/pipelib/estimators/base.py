@@ -6,8 +6,10 @@ Two kinds of backend fill a slot:
   :meth:`~FrameEstimator.prepare` on each frame ahead of time on worker threads and
   :meth:`~FrameEstimator.process_batch` on ``batch_size`` consecutive prepared frames on one thread.
   Per-frame backends (MediaPipe Holistic, which tracks between frames) implement only
-  :meth:`~FrameEstimator.process`; :class:`BatchedEstimator` backends (DWPose ONNX, Sapiens
-  TorchScript, depth ONNX/TorchScript, SMPL-X regressors) run their models on whole batches.
+  :meth:`~FrameEstimator.process`. :class:`BatchedEstimator` backends (DWPose ONNX, Sapiens
+  TorchScript, depth ONNX/TorchScript, SMPL-X regressors) split the work into ``prepare`` (worker
+  threads), ``infer`` (the models, on whole batches) and ``finish`` (per-frame reductions, worker
+  threads again, overlapping the next batch's inference).
 * :class:`DerivedEstimator` sees the MediaPipe Holistic arrays of a whole video (the
   ``*_from_holistic`` backends used by the offline demo) and never decodes video.
 """
@@ -139,8 +141,9 @@ class FrameEstimator(_Provenanced, ABC):
 class BatchedEstimator(FrameEstimator):
     """A backend whose models take batches of frames.
 
-    Subclasses implement :meth:`prepare` and :meth:`process_batch`; :meth:`process` is one frame
-    through both, so one-frame and batched calls share one code path. The constructor reads the
+    Subclasses implement :meth:`prepare` (worker threads), :meth:`infer` (the inference thread, whole
+    batches) and optionally :meth:`finish` (worker threads again); :meth:`process` is one frame through
+    all three, so one-frame and batched calls share one code path. The constructor reads the
     run keys of the slot's section (:func:`~pipelib.estimators.placement.run_settings`);
     ``gpu_booked`` says whether the job booked a GPU (the missing-GPU policy then applies to
     ``device: auto`` too).
@@ -161,11 +164,25 @@ class BatchedEstimator(FrameEstimator):
         """See :meth:`FrameEstimator.prepare`."""
 
     @abstractmethod
+    def infer(self, prepared: Sequence[Any]) -> list[Any]:
+        """Run the model(s) on consecutive prepared frames, any number (in model-sized chunks).
+
+        Runs on the inference thread; returns one raw result per frame for :meth:`finish`.
+        """
+
+    def finish(self, raw: Any) -> FrameOutput:
+        """One frame's raw result -> its output (reductions to the slot's grid, pose assembly).
+
+        May run on a worker thread while the next batch is inferred. Default: ``raw`` is the output.
+        """
+        return raw
+
     def process_batch(self, prepared: Sequence[Any]) -> list[FrameOutput]:
-        """See :meth:`FrameEstimator.process_batch`; any number of frames (run in model-sized chunks)."""
+        """:meth:`infer` then :meth:`finish` on each frame, in order."""
+        return [self.finish(raw) for raw in self.infer(prepared)]
 
     def process(self, frame_bgr: np.ndarray) -> FrameOutput:
-        """One frame through :meth:`prepare` and :meth:`process_batch`."""
+        """One frame through :meth:`prepare`, :meth:`infer` and :meth:`finish`."""
         return self.process_batch([self.prepare(frame_bgr)])[0]
 
     def place(self, device: str, provider: str, precision: str, why_cpu: str = "",

@@ -116,10 +116,15 @@ class _DepthBackend(BatchedEstimator):
         """(H, W, 3) uint8 BGR -> the model input (3, h, w) float32."""
         return preprocess(frame_bgr, self.size)[0]
 
-    def process_batch(self, prepared: Sequence[np.ndarray]) -> list[FrameOutput]:
+    def infer(self, prepared: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Prepared frames -> one depth map (h', w') float32 per frame."""
         x = np.stack(prepared)                                               # (B, 3, h, w)
         depth = run_chunked(self.run, x, self.model_batch.get("depth", 1))[OUTPUT_NAME]
-        return [depth_to_features(d) for d in _depth_maps(depth, len(x), self.path)]
+        return list(_depth_maps(depth, len(x), self.path))
+
+    def finish(self, raw: np.ndarray) -> FrameOutput:
+        """(h', w') depth map -> the normalised 24 x 24 grid."""
+        return depth_to_features(raw)
 
 
 class DepthOnnx(_DepthBackend):

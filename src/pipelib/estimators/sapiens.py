@@ -92,11 +92,15 @@ class SapiensTorchScript(BatchedEstimator):
         """(H, W, 3) uint8 BGR -> the model input (3, h, w) float32."""
         return preprocess(frame_bgr, self.size)[0]
 
-    def process_batch(self, prepared: Sequence[np.ndarray]) -> list[FrameOutput]:
+    def infer(self, prepared: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Prepared frames -> one label map (h', w') int64 per frame."""
         x = np.stack(prepared)                                              # (B, 3, h, w)
         step = self.model_batch.get("sapiens", 1)
-        labels = np.concatenate([self._labels(x[i:i + step]) for i in range(0, len(x), step)])
-        return [labels_to_features(frame_labels) for frame_labels in labels]
+        return [labels for i in range(0, len(x), step) for labels in self._labels(x[i:i + step])]
+
+    def finish(self, raw: np.ndarray) -> FrameOutput:
+        """(h', w') label map -> the 24 x 24 mode grid."""
+        return labels_to_features(raw)
 
     def _labels(self, x: np.ndarray) -> np.ndarray:
         """(b, 3, h, w) -> (b, h', w') int64 class ids, the argmax taken on the model's device."""

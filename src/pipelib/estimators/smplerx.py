@@ -197,21 +197,25 @@ class SmplerxBackend(BatchedEstimator):
             return None, None
         return box, to_input(crop(frame_bgr, box, self.size))[0]
 
-    def process_batch(self, prepared: Sequence[Crop]) -> list[FrameOutput]:
-        """(165,) axis-angle per frame; frames without a crop box are invalid zeros."""
-        outputs = [FrameOutput(features=np.zeros(3 * N_JOINTS, np.float32), valid=False,
-                               extras={"crop_box": np.full(4, np.nan, np.float32)}) for _ in prepared]
+    def infer(self, prepared: Sequence[Crop]) -> list[tuple[np.ndarray, dict[str, np.ndarray]] | None]:
+        """Per frame: (crop box, the model's outputs for it, each (1, ...)), or None without a crop."""
+        raws: list[tuple[np.ndarray, dict[str, np.ndarray]] | None] = [None] * len(prepared)
         rows = [i for i, (box, _) in enumerate(prepared) if box is not None]
-        if not rows:
-            return outputs
-        x = np.stack([prepared[i][1] for i in rows])                     # (b, 3, h, w)
-        named = run_chunked(self.run, x, self.model_batch.get("smplerx", 1))
-        for j, i in enumerate(rows):
-            pose = assemble_pose({k: v[j:j + 1] for k, v in named.items()}, self.rotation,
-                                 self.rot6d_layout, self.path)
-            outputs[i] = FrameOutput(features=pose, valid=bool(np.all(np.isfinite(pose))),
-                                     extras={"crop_box": prepared[i][0]})
-        return outputs
+        if rows:
+            x = np.stack([prepared[i][1] for i in rows])                     # (b, 3, h, w)
+            named = run_chunked(self.run, x, self.model_batch.get("smplerx", 1))
+            for j, i in enumerate(rows):
+                raws[i] = (prepared[i][0], {k: v[j:j + 1] for k, v in named.items()})
+        return raws
+
+    def finish(self, raw: tuple[np.ndarray, dict[str, np.ndarray]] | None) -> FrameOutput:
+        """(165,) axis-angle of one frame; a frame without a crop box is invalid zeros."""
+        if raw is None:
+            return FrameOutput(features=np.zeros(3 * N_JOINTS, np.float32), valid=False,
+                               extras={"crop_box": np.full(4, np.nan, np.float32)})
+        box, outputs = raw
+        pose = assemble_pose(outputs, self.rotation, self.rot6d_layout, self.path)
+        return FrameOutput(features=pose, valid=bool(np.all(np.isfinite(pose))), extras={"crop_box": box})
 
     def process(self, frame_bgr: np.ndarray, landmarks: np.ndarray | None = None) -> FrameOutput:
         """(165,) axis-angle for one frame; ``landmarks`` (N, >=2) normalised x, y place the crop."""

@@ -10,10 +10,14 @@ when failures exceed ``max_failure_fraction``, after logging every reason.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +28,9 @@ import pandas as pd
 from pipelib import provenance
 from pipelib.datasets.frames import iter_frames
 from pipelib.estimators import registry
-from pipelib.estimators.base import SLOT_DIMS, DerivedEstimator, FrameEstimator
+from pipelib.estimators.base import SLOT_DIMS, BatchedEstimator, DerivedEstimator, FrameEstimator, FrameOutput
 from pipelib.io import shards
-from pipelib.poses.feed import FrameFeed, default_workers
+from pipelib.poses.feed import FrameFeed, Prepared, batches, default_workers
 
 log = logging.getLogger("pipelib.poses")
 
@@ -37,60 +41,104 @@ class ExtractionError(RuntimeError):
 
 @dataclass
 class FeedStats:
-    """Time spent by one extraction: ``wait_s`` waiting for decoded and prepared frames, ``infer_s``
-    in the backend's batched inference, over ``frames`` frames."""
+    """Time spent by the inference loop of one extraction, over ``frames`` frames: ``wait_s`` waiting
+    for decoded and prepared input, ``infer_s`` in the models, ``finish_wait_s`` waiting for per-frame
+    work still running on the worker threads."""
 
     frames: int = 0
     wait_s: float = 0.0
     infer_s: float = 0.0
+    finish_wait_s: float = 0.0
 
     @property
     def wait_fraction(self) -> float:
         """Fraction of the inference loop's time spent waiting for input (0: never starved)."""
-        busy = self.wait_s + self.infer_s
+        busy = self.wait_s + self.infer_s + self.finish_wait_s
         return self.wait_s / busy if busy > 0 else 0.0
 
     def add(self, other: FeedStats) -> None:
         self.frames += other.frames
         self.wait_s += other.wait_s
         self.infer_s += other.infer_s
+        self.finish_wait_s += other.finish_wait_s
+
+
+def feed_depth(batch_size: int, workers: int) -> int:
+    """Frames queued ahead of inference: 2 batches or 2 frames per worker, at least 8."""
+    return max(2 * batch_size, 2 * workers, 8)
 
 
 def run_frame_estimator(est: FrameEstimator, video_id: str, frames: Iterable[np.ndarray], *,
                         workers: int | None = None, depth: int | None = None,
                         stats: FeedStats | None = None) -> shards.VideoArrays:
-    """Apply a frame backend to every frame of one video; stack features, validity and extras.
+    """Apply a frame backend to every frame of one video (see :func:`infer_video`).
 
     Frames are decoded and prepared ahead by a :class:`~pipelib.poses.feed.FrameFeed` (``workers``
-    threads, ``depth`` frames queued; None: 2 batches or 2 frames per worker, at least 8) and
-    processed ``est.batch_size`` at a time in frame order. Time spent is added to ``stats``.
+    threads, ``depth`` frames queued; None: :func:`feed_depth`). Time spent is added to ``stats``.
+    """
+    n_workers = workers or default_workers()
+    depth = depth or feed_depth(max(int(est.batch_size), 1), n_workers)
+    with FrameFeed.of_frames(frames, est.prepare, workers=n_workers, depth=depth) as feed:
+        _, prepared = next(feed.videos())
+        local = FeedStats()
+        try:
+            return infer_video(est, video_id, prepared, feed, local)
+        finally:
+            local.wait_s = feed.wait_s
+            if stats is not None:
+                stats.add(local)
+
+
+def infer_video(est: FrameEstimator, video_id: str, prepared: Iterable[Prepared], feed: FrameFeed,
+                stats: FeedStats) -> shards.VideoArrays:
+    """Features, validity and extras of one video from its prepared frames, in frame order.
+
+    Frames are inferred ``est.batch_size`` at a time; a :class:`BatchedEstimator`'s per-frame
+    ``finish`` runs on the feed's worker threads while the next batch is inferred (at most 2 batches
+    in flight). Inference and finishing times are added to ``stats`` (not the input wait, which the
+    feed keeps).
     """
     est.start_video()
     feats, valid, extras = [], [], {}
     size = None
-    local = FeedStats()
     batch = max(int(est.batch_size), 1)
-    n_workers = workers or default_workers()
-    depth = depth or max(2 * batch, 2 * n_workers, 8)
-    with FrameFeed(frames, est.prepare, workers=n_workers, depth=depth) as feed:
-        for items in feed.batches(batch):
+    split = isinstance(est, BatchedEstimator)
+    pending: deque[Future | FrameOutput] = deque()
+
+    def collect(item: Future | FrameOutput) -> None:
+        if isinstance(item, Future):
+            t0 = time.perf_counter()
+            item = item.result()              # re-raises what finish raised
+            stats.finish_wait_s += time.perf_counter() - t0
+        feats.append(item.features)
+        valid.append(item.valid)
+        for k, v in item.extras.items():
+            extras.setdefault(k, []).append(v)
+
+    try:
+        for items in batches(prepared, batch):
             if size is None:
                 size = [int(items[0][0][1]), int(items[0][0][0])]
+            inputs = [p for _, p in items]
             t0 = time.perf_counter()
-            outs = est.process_batch([prepared for _, prepared in items])
-            local.infer_s += time.perf_counter() - t0
+            if split:
+                outs: list[Any] = [feed.submit(est.finish, raw) for raw in est.infer(inputs)]
+            else:
+                outs = est.process_batch(inputs)
+            stats.infer_s += time.perf_counter() - t0
             if len(outs) != len(items):
-                raise RuntimeError(f"{type(est).__name__}.process_batch returned {len(outs)} outputs for "
+                raise RuntimeError(f"{type(est).__name__} returned {len(outs)} outputs for "
                                    f"{len(items)} frames")
-            for out in outs:
-                feats.append(out.features)
-                valid.append(out.valid)
-                for k, v in out.extras.items():
-                    extras.setdefault(k, []).append(v)
-        local.wait_s = feed.wait_s
-    local.frames = len(feats)
-    if stats is not None:
-        stats.add(local)
+            pending.extend(outs)
+            while len(pending) > 2 * batch:
+                collect(pending.popleft())
+        while pending:
+            collect(pending.popleft())
+    finally:
+        for item in pending:                  # a failed video: drop its unfinished work
+            if isinstance(item, Future):
+                item.cancel()
+    stats.frames += len(feats)
     if not feats:
         raise ValueError("no frames could be decoded")
     return shards.VideoArrays(
@@ -143,7 +191,13 @@ def extract_shard(
     n_frames = n_valid = 0
     stats = FeedStats()
     t0 = time.perf_counter()
-    with shards.ShardWriter(out_path, attrs=attrs) as writer:
+    with shards.ShardWriter(out_path, attrs=attrs) as writer, contextlib.ExitStack() as stack:
+        if isinstance(est, FrameEstimator):  # one feed for the shard: decoding runs on into the next video
+            sources = [(row.id, functools.partial(iter_frames, row.source, row.media))
+                       for row in rows.itertuples(index=False)]
+            feed = stack.enter_context(FrameFeed(sources, est.prepare, workers=n_workers,
+                                                 depth=feed_depth(max(int(est.batch_size), 1), n_workers)))
+            videos = feed.videos()
         for i, row in enumerate(rows.itertuples(index=False), start=1):
             vid = row.id
             try:
@@ -154,8 +208,13 @@ def extract_shard(
                     feats, mask = est.process_video(hol)
                     video = shards.VideoArrays(vid, feats, mask, attrs=dict(hol.attrs))
                 else:
-                    video = run_frame_estimator(est, vid, iter_frames(row.source, row.media),
-                                                workers=n_workers, stats=stats)
+                    key, prepared = next(videos)
+                    if key != vid:
+                        raise RuntimeError(f"frame feed out of order: got video {key} for {vid}")
+                    try:
+                        video = infer_video(est, vid, prepared, feed, stats)
+                    finally:
+                        stats.wait_s = feed.wait_s
                 if video.features.shape[1] != dim:
                     raise ValueError(f"backend returned {video.features.shape[1]} dims, slot needs {dim}")
             except Exception as exc:  # one bad video must not lose the shard
@@ -181,8 +240,9 @@ def extract_shard(
                "input_wait_fraction": stats.wait_fraction}
     if isinstance(est, FrameEstimator):
         log.info("%d frames in %.1f s: %.1f frames/s; inference waited for decoded/prepared input %.1f%% "
-                 "of the time (%.1f s waiting, %.1f s inferring)", n_frames, elapsed,
-                 summary["frames_per_s"], 100 * stats.wait_fraction, stats.wait_s, stats.infer_s)
+                 "of the time (%.1f s waiting, %.1f s inferring, %.1f s waiting for per-frame finishing)",
+                 n_frames, elapsed, summary["frames_per_s"], 100 * stats.wait_fraction, stats.wait_s,
+                 stats.infer_s, stats.finish_wait_s)
     log.info("done: %s", summary)
     if rows.shape[0] and n_failed / len(rows) > max_failure_fraction:
         raise ExtractionError(

@@ -1,14 +1,17 @@
-"""Decode and prepare frames ahead of inference on worker threads, in frame order.
+"""Decode and prepare the frames of a shard's videos ahead of inference, on worker threads, in order.
 
-One decoder thread walks the frame iterator once (each frame is decoded exactly once) and hands every
-frame to a pool of ``workers`` threads that run the estimator's ``prepare`` (resize, crop, normalise).
-The prepared frames reach the consumer in frame order through a queue bounded to ``depth`` frames, so
-memory stays bounded however far decoding runs ahead. OpenCV decoding and resizing, NumPy and the
-model runtimes release the GIL, so these threads overlap with inference on the consumer's thread.
+One decoder thread opens the videos one after another and walks each one's frames once (every frame
+is decoded exactly once), handing each frame to a pool of ``workers`` threads that run the
+estimator's ``prepare`` (resize, crop, normalise). Prepared frames reach the consumer in video and
+frame order through a queue bounded to ``depth`` frames, so memory stays bounded however far decoding
+runs ahead; decoding continues into the next video while the consumer finishes the current one, so
+the model does not wait at video boundaries. OpenCV decoding and resizing, NumPy and the model
+runtimes release the GIL, so these threads overlap with inference on the consumer's thread.
 
-An error while decoding or preparing frame ``k`` is raised in the consumer when it reaches frame ``k``;
-closing the feed (or leaving its ``with`` block) stops the threads, so a failing video never hangs
-the job. :attr:`FrameFeed.wait_s` is the time the consumer spent waiting for prepared frames.
+An error while opening, decoding or preparing frame ``k`` of a video is raised in the consumer when
+it reaches frame ``k`` of that video; the next video is unaffected. Closing the feed (or leaving its
+``with`` block) stops the threads, so a failure never hangs the job. :attr:`FrameFeed.wait_s` is the
+time the consumer spent waiting for prepared frames.
 """
 
 from __future__ import annotations
@@ -24,16 +27,12 @@ from typing import Any
 import numpy as np
 
 Prepared = tuple[tuple[int, ...], Any]  # (frame shape (H, W, 3), what prepare returned)
+#: (video key, a function opening the video's frame iterator)
+VideoSource = tuple[str, Callable[[], Iterable[np.ndarray]]]
 
 _DONE = object()
 _POLL_S = 0.05
-
-
-class _Failed:
-    """An exception raised by the decoder, queued at the position where it happened."""
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
+_START, _FRAME, _END, _FAIL = "start", "frame", "end", "fail"
 
 
 def default_workers() -> int:
@@ -51,24 +50,35 @@ def _prepare_one(prepare: Callable[[np.ndarray], Any], frame: np.ndarray) -> Pre
 
 
 class FrameFeed:
-    """Iterate ``(frame shape, prepare(frame))`` over ``frames`` while threads work ahead.
+    """Decode ``videos`` and run ``prepare`` on their frames ahead of the consumer.
 
-    ``workers`` preparation threads (None: :func:`default_workers`), at most ``depth`` frames queued.
-    Use as a context manager, or call :meth:`close`.
+    ``videos``: (key, open) pairs, ``open()`` returning the video's frames; ``workers`` preparation
+    threads (None: :func:`default_workers`), at most ``depth`` frames queued. Iterate
+    :meth:`videos`; use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, frames: Iterable[np.ndarray], prepare: Callable[[np.ndarray], Any],
+    def __init__(self, videos: Iterable[VideoSource], prepare: Callable[[np.ndarray], Any],
                  workers: int | None = None, depth: int = 16) -> None:
         self.workers = workers or default_workers()
         self.depth = max(int(depth), 1)
         self.wait_s = 0.0
-        self._frames = frames
+        self._videos = videos
         self._prepare = prepare
         self._queue: queue.Queue = queue.Queue(maxsize=self.depth)
         self._stop = threading.Event()
+        self._open: Iterable[np.ndarray] | None = None
+        self._ended = -1       # index of the last video whose end (or failure) the consumer has read
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="prepare")
         self._thread = threading.Thread(target=self._decode, name="decode", daemon=True)
         self._thread.start()
+
+    @classmethod
+    def of_frames(cls, frames: Iterable[np.ndarray], prepare: Callable[[np.ndarray], Any],
+                  workers: int | None = None, depth: int = 16) -> FrameFeed:
+        """A feed of one video's ``frames``."""
+        return cls([("", lambda: frames)], prepare, workers, depth)
+
+    # ---------------------------------------------------------------- decoder thread
 
     def _put(self, item: Any) -> bool:
         """Queue ``item``, waiting for room; False when the feed was closed meanwhile."""
@@ -82,49 +92,90 @@ class FrameFeed:
 
     def _decode(self) -> None:
         try:
-            for frame in self._frames:
-                if self._stop.is_set():
+            for index, (key, open_frames) in enumerate(self._videos):
+                if not self._put((_START, index, key)):
                     return
-                if not self._put(self._pool.submit(_prepare_one, self._prepare, frame)):
+                try:
+                    self._open = open_frames()
+                    for frame in self._open:
+                        job = self._pool.submit(_prepare_one, self._prepare, frame)
+                        if not self._put((_FRAME, index, job)):
+                            return
+                except Exception as exc:  # this video's failure, handed over at its position
+                    if not self._put((_FAIL, index, exc)):
+                        return
+                    continue
+                finally:
+                    self._close_open()
+                if not self._put((_END, index, None)):
                     return
             self._put(_DONE)
-        except BaseException as exc:  # handed to the consumer at this position
-            self._put(_Failed(exc))
+        except BaseException as exc:  # not tied to a video (the video list itself failed)
+            self._put((_FAIL, -1, exc))
+
+    def _close_open(self) -> None:
+        close = getattr(self._open, "close", None)
+        self._open = None
+        if callable(close):  # a generator: release its file / capture now
+            close()
+
+    # ---------------------------------------------------------------- consumer
 
     def _get(self) -> Any:
         """The next queued item; raises if the decoder thread died without queueing one."""
-        while True:
-            try:
-                return self._queue.get(timeout=_POLL_S)
-            except queue.Empty:
-                if not self._thread.is_alive() and self._queue.empty():
-                    raise RuntimeError("the frame decoding thread stopped without a result") from None
+        t0 = time.perf_counter()
+        try:
+            while True:
+                try:
+                    return self._queue.get(timeout=_POLL_S)
+                except queue.Empty:
+                    if not self._thread.is_alive() and self._queue.empty():
+                        raise RuntimeError("the frame decoding thread stopped without a result") from None
+        finally:
+            self.wait_s += time.perf_counter() - t0
 
-    def __iter__(self) -> Iterator[Prepared]:
+    def videos(self) -> Iterator[tuple[str, Iterator[Prepared]]]:
+        """(key, prepared frames) per video, in order. A video's iterator raises that video's error;
+        a video left before its end is skipped."""
         while True:
-            t0 = time.perf_counter()
             item = self._get()
-            try:
-                if isinstance(item, Future):
-                    item = item.result()          # re-raises what prepare raised
-            finally:
-                self.wait_s += time.perf_counter() - t0
             if item is _DONE:
                 return
-            if isinstance(item, _Failed):
-                raise item.exc
-            yield item
+            kind, index, payload = item
+            if kind == _FAIL and index < 0:
+                raise payload
+            if index <= self._ended:
+                continue                      # rest of a video the consumer has finished with
+            if kind == _START:
+                yield payload, self._frames_of(index)
+                self._ended = max(self._ended, index)
+            elif isinstance(payload, Future):
+                payload.cancel()              # left over from a video the consumer gave up on
 
-    def batches(self, size: int) -> Iterator[list[Prepared]]:
-        """Consecutive prepared frames in lists of ``size`` (the last may be shorter)."""
-        batch: list[Prepared] = []
-        for item in self:
-            batch.append(item)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+    def _frames_of(self, index: int) -> Iterator[Prepared]:
+        while True:
+            item = self._get()
+            if item is _DONE:
+                raise RuntimeError("the frame feed ended inside a video")
+            kind, at, payload = item
+            if at != index:
+                raise RuntimeError(f"frame feed out of order: item of video {at} inside video {index}")
+            if kind == _END:
+                self._ended = index
+                return
+            if kind == _FAIL:
+                self._ended = index
+                raise payload
+            t0 = time.perf_counter()
+            try:
+                prepared = payload.result()   # re-raises what prepare raised
+            finally:
+                self.wait_s += time.perf_counter() - t0
+            yield prepared
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run ``fn(*args)`` on the feed's worker threads (e.g. per-frame work after inference)."""
+        return self._pool.submit(fn, *args)
 
     def close(self) -> None:
         """Stop decoding and preparing, and wait for the threads to finish their current frame."""
@@ -134,9 +185,6 @@ class FrameFeed:
             self._thread.join(timeout=_POLL_S)
         self._drain()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        close = getattr(self._frames, "close", None)
-        if callable(close):  # a generator: release its file / capture now
-            close()
 
     def _drain(self) -> None:
         while True:
@@ -144,11 +192,23 @@ class FrameFeed:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, Future):
-                item.cancel()
+            if isinstance(item, tuple) and isinstance(item[2], Future):
+                item[2].cancel()
 
     def __enter__(self) -> FrameFeed:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def batches(frames: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]:
+    """Consecutive prepared frames in lists of ``size`` (the last may be shorter)."""
+    batch: list[Prepared] = []
+    for item in frames:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

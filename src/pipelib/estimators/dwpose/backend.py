@@ -195,7 +195,7 @@ class DWPoseOnnx(BatchedEstimator):
         locs, scores = simcc.decode(simcc_x, simcc_y, split, self.opts["score_mode"])  # (b, 133, 2), (b, 133)
         return [(t.to_frame(locs[j]), scores[j]) for j, t in enumerate(transforms)]
 
-    def process_batch(self, prepared: Sequence[Prepared]) -> list[FrameOutput]:
+    def infer(self, prepared: Sequence[Prepared]) -> list[FrameOutput]:
         """Features (384,) of each frame's highest-scoring person; ``valid=False`` and zeros without one."""
         outputs = [self.missing() for _ in prepared]
         found = [(i, boxes, scores) for i, (boxes, scores) in enumerate(self.detect_batch(prepared))
