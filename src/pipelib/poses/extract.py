@@ -226,9 +226,10 @@ def extract_shard(
             n_frames += video.n_frames
             n_valid += int(video.mask.sum())
             rate = n_frames / max(time.perf_counter() - t0, 1e-9)
-            log.info("[%d/%d] %s: %d frames, %d valid, %.1f frames/s so far, inference waited for input "
-                     "%.0f%% of the time", i, len(rows), vid, video.n_frames, int(video.mask.sum()), rate,
-                     100 * stats.wait_fraction)
+            waited = (f", inference waited for input {100 * stats.wait_fraction:.0f}% of the time"
+                      if isinstance(est, FrameEstimator) else "")
+            log.info("[%d/%d] %s: %d frames, %d valid, %.1f frames/s so far%s", i, len(rows), vid,
+                     video.n_frames, int(video.mask.sum()), rate, waited)
         n_failed = writer.n_failed
     if hasattr(est, "close"):
         est.close()
