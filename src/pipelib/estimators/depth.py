@@ -45,6 +45,7 @@ import torch
 from pipelib.estimators.base import BatchedEstimator, FrameOutput, require_weights
 from pipelib.estimators.batching import BatchFn, run_chunked
 from pipelib.estimators.grids import mean_grid
+from pipelib.estimators.imaging import channels_first
 from pipelib.estimators.placement import ONNX_PRECISIONS
 from pipelib.estimators.torch_program import (
     config_size,
@@ -65,9 +66,8 @@ _WHAT = "a relative inverse-depth model: input 'image' (B, 3, H, W), output 'dep
 def preprocess(frame_bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(H, W, 3) uint8 BGR -> (1, 3, h, w) float32: RGB / 255 with ImageNet mean / std."""
     h, w = size
-    rgb = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_CUBIC)[..., ::-1]
-    x = (rgb.astype(np.float32) / 255.0 - np.float32(MEAN_RGB)) / np.float32(STD_RGB)  # (h, w, 3)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    resized = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_CUBIC)          # (h, w, 3) BGR
+    return channels_first(resized, MEAN_RGB, STD_RGB, divide=255.0, reverse=True)
 
 
 def depth_to_features(depth: np.ndarray) -> FrameOutput:

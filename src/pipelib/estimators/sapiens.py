@@ -30,6 +30,7 @@ import torch
 
 from pipelib.estimators.base import BatchedEstimator, FrameOutput, require_weights
 from pipelib.estimators.grids import mode_grid
+from pipelib.estimators.imaging import channels_first
 from pipelib.estimators.torch_program import (
     config_size,
     device_name,
@@ -57,9 +58,8 @@ STD_RGB: tuple[float, float, float] = (58.5, 57.0, 57.5)
 def preprocess(frame_bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(H, W, 3) uint8 BGR -> (1, 3, h, w) float32 RGB normalised with the Sapiens mean/std."""
     h, w = size
-    rgb = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_LINEAR)[..., ::-1]
-    x = (rgb.astype(np.float32) - np.float32(MEAN_RGB)) / np.float32(STD_RGB)  # (h, w, 3)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    resized = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_LINEAR)         # (h, w, 3) BGR
+    return channels_first(resized, MEAN_RGB, STD_RGB, reverse=True)
 
 
 def labels_to_features(labels: np.ndarray) -> FrameOutput:

@@ -51,6 +51,7 @@ import torch
 
 from pipelib.estimators.base import BatchedEstimator, FrameOutput, require_weights
 from pipelib.estimators.batching import BatchFn, run_chunked
+from pipelib.estimators.imaging import channels_first
 from pipelib.estimators.placement import ONNX_PRECISIONS
 from pipelib.estimators.rotations import ROT6D_LAYOUTS, rot6d_to_axis_angle
 from pipelib.estimators.torch_program import config_size, device_name, load_program, resolve_device
@@ -100,8 +101,7 @@ def crop(frame_bgr: np.ndarray, box_xyxy: np.ndarray, size: tuple[int, int]) -> 
 
 def to_input(crop_bgr: np.ndarray) -> np.ndarray:
     """(h, w, 3) uint8 BGR crop -> (1, 3, h, w) float32 RGB in [0, 1]."""
-    rgb = crop_bgr[..., ::-1].astype(np.float32) / 255.0
-    return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])
+    return channels_first(crop_bgr, divide=255.0, reverse=True)
 
 
 def landmark_box(landmarks: np.ndarray | None, width: int, height: int) -> np.ndarray | None:
