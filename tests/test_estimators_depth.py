@@ -35,11 +35,21 @@ class RedMinusBlue(torch.nn.Module):
         return image[:, 0] - image[:, 2]
 
 
-def _onnx(module: torch.nn.Module, path, size, output="depth"):
+class Contrast(torch.nn.Module):
+    """Depth (B, H, W) = normalised R - normalised B, x 0 when the frame has no red: such frames have
+    no contrast, so they are invalid."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        red = (image[:, 0].amax(dim=(1, 2), keepdim=True) > 0).float()          # (B, 1, 1)
+        return (image[:, 0] - image[:, 2]) * red
+
+
+def _onnx(module: torch.nn.Module, path, size, output="depth", dynamic_batch=False):
+    axes = {"image": {0: "batch"}, output: {0: "batch"}} if dynamic_batch else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module.eval(), (torch.zeros(1, 3, *size),), str(path), input_names=["image"],
-                          output_names=[output], dynamo=False)
+                          output_names=[output], dynamo=False, dynamic_axes=axes)
     return path
 
 
@@ -117,3 +127,79 @@ def test_config_errors(tmp_path):
     wrong = _onnx(Ramp(), tmp_path / "wrong.onnx", (28, 28), output="disparity")
     with pytest.raises(OnnxContractError, match="wrong.onnx"):
         DepthOnnx({"weights": str(wrong), "input_size": [28, 28], "device": "cpu"})
+
+
+def _frames() -> list[np.ndarray]:
+    """Red-over-blue frames of different sizes and splits, and blue-only frames (no contrast: invalid)."""
+    out = []
+    for i, (h, w) in enumerate([(56, 56), (40, 70), (56, 56), (90, 60), (56, 56), (33, 47), (56, 80)]):
+        frame = np.zeros((h, w, 3), np.uint8)
+        frame[:] = (255, 0, 0)                       # blue
+        if i not in (1, 4):
+            frame[: (i + 2) * h // 10] = (0, 0, 255)   # a red top band of varying height
+        out.append(frame)
+    return out
+
+
+def _assert_same(got, want):
+    assert [o.valid for o in got] == [o.valid for o in want]
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a.features, b.features, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["onnx", "torchscript", "export"])
+def test_batches_equal_one_frame_calls_with_invalid_frames_inside(tmp_path, kind):
+    if kind == "onnx":
+        weights, backend = _onnx(Contrast(), tmp_path / "c.onnx", (56, 56), dynamic_batch=True), "depth_onnx"
+    elif kind == "torchscript":
+        weights, backend = tmp_path / "c_ts.pt", "depth_torchscript"
+        torch.jit.save(torch.jit.script(Contrast()), str(weights))
+    else:
+        weights, backend = tmp_path / "c.pt2", "depth_torchscript"
+        batch = torch.export.Dim("batch", min=1, max=64)
+        program = torch.export.export(Contrast(), (torch.zeros(2, 3, 56, 56),),
+                                      dynamic_shapes={"image": {0: batch}})
+        torch.export.save(program, str(weights))
+    cfg = {"backend": backend, "weights": str(weights), "device": "cpu", "input_size": [56, 56]}
+    frames = _frames()
+    single = registry.build("primedepth", {**cfg, "batch_size": 1})
+    want = [single.process(f) for f in frames]
+    assert [o.valid for o in want] == [True, False, True, True, False, True, True]
+    est = registry.build("primedepth", {**cfg, "batch_size": 3})
+    assert est.batch_size == 3 and est.model_batch == {"depth": 3}
+    _assert_same(est.process_batch([est.prepare(f) for f in frames]), want)   # batches of 3, 3, 1
+    prov = est.provenance()
+    assert (prov["device"], prov["precision"], prov["batch_size"]) == ("cpu", "fp32", 3)
+    assert prov["provider"] == ("CPUExecutionProvider" if kind == "onnx" else "torch-cpu")
+
+
+def test_fixed_batch_export_runs_frame_by_frame(tmp_path, caplog):
+    """A torch.export program traced at batch 1 refuses a batch of 2: it is run one frame per call."""
+    path = tmp_path / "fixed.pt2"
+    torch.export.save(torch.export.export(Contrast(), (torch.zeros(1, 3, 56, 56),)), str(path))
+    with caplog.at_level("WARNING", logger="pipelib.estimators"):
+        est = DepthTorchScript({"weights": str(path), "device": "cpu", "input_size": [56, 56],
+                                "batch_size": 4})
+    assert est.batch_size == 1 and est.provenance()["batch_size"] == 1
+    assert "fixed.pt2 cannot be batched: it refuses a batch of 2" in caplog.text
+    frames = _frames()
+    _assert_same(est.process_batch([est.prepare(f) for f in frames]), [est.process(f) for f in frames])
+
+
+def test_onnx_fp16_and_torch_bf16_precision(tmp_path):
+    frames = _frames()
+    path = _onnx(RedMinusBlue(), tmp_path / "rb.onnx", (56, 56), dynamic_batch=True)
+    full = DepthOnnx({"weights": str(path), "input_size": [56, 56], "device": "cpu"})
+    half = DepthOnnx({"weights": str(path), "input_size": [56, 56], "device": "cpu", "precision": "fp16"})
+    assert full.placement.precision == "fp32" and half.provenance()["precision"] == "fp16"
+    for f in frames:
+        np.testing.assert_allclose(half.process(f).features, full.process(f).features, atol=2e-3)
+
+    ts = tmp_path / "rb_ts.pt"
+    torch.jit.save(torch.jit.script(RedMinusBlue()), str(ts))
+    bf16 = DepthTorchScript({"weights": str(ts), "input_size": [56, 56], "device": "cpu",
+                             "precision": "bf16"})
+    assert bf16.program.dtype == torch.bfloat16 and bf16.provenance()["precision"] == "bf16"
+    ref = DepthTorchScript({"weights": str(ts), "input_size": [56, 56], "device": "cpu"})
+    for f in frames:
+        np.testing.assert_allclose(bf16.process(f).features, ref.process(f).features, atol=2e-2)

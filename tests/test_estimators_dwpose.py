@@ -42,17 +42,18 @@ def _const(name: str, value: np.ndarray) -> onnx.NodeProto:
     return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(value, name))
 
 
-def make_pose_model(path, out_names=("simcc_x", "simcc_y")) -> str:
-    """Tiny SimCC model: (1, 3, 384, 288) -> (1, 133, 576), (1, 133, 768)."""
+def make_pose_model(path, out_names=("simcc_x", "simcc_y"), batch: int | str = 1) -> str:
+    """Tiny SimCC model: (B, 3, 384, 288) -> (B, 133, 576), (B, 133, 768); ``batch`` 1 fixes B = 1,
+    a name makes it dynamic."""
     bias = (-BIAS_STEP * np.arange(K, dtype=np.float32)).reshape(1, K, 1)
     nodes = [
         _const("idx0", np.array([0], dtype=np.int64)),
         _const("gain", np.array(0.1, dtype=np.float32)),
         _const("base", np.array(0.6, dtype=np.float32)),
         _const("bias", bias),
-        _const("shape_x", np.array([1, 1, 288, 1], dtype=np.int64)),
-        _const("shape_x2", np.array([1, 1, 576], dtype=np.int64)),
-        _const("shape_y2", np.array([1, 1, 768], dtype=np.int64)),
+        _const("shape_x", np.array([0, 1, 288, 1], dtype=np.int64)),               # 0: keep the batch
+        _const("shape_x2", np.array([0, 1, 576], dtype=np.int64)),
+        _const("shape_y2", np.array([0, 1, 768], dtype=np.int64)),
         helper.make_node("Gather", ["input", "idx0"], ["ch0"], axis=1),          # (1, 1, 384, 288)
         helper.make_node("ReduceMax", ["ch0"], ["colmax"], axes=[2], keepdims=1),  # (1, 1, 1, 288)
         helper.make_node("Reshape", ["colmax", "shape_x"], ["colcol"]),           # (1, 1, 288, 1)
@@ -70,9 +71,9 @@ def make_pose_model(path, out_names=("simcc_x", "simcc_y")) -> str:
         ]
     graph = helper.make_graph(
         nodes, "tiny_dwpose",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 384, 288])],
-        [helper.make_tensor_value_info(out_names[0], TensorProto.FLOAT, [1, K, 576]),
-         helper.make_tensor_value_info(out_names[1], TensorProto.FLOAT, [1, K, 768])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, 384, 288])],
+        [helper.make_tensor_value_info(out_names[0], TensorProto.FLOAT, [batch, K, 576]),
+         helper.make_tensor_value_info(out_names[1], TensorProto.FLOAT, [batch, K, 768])],
     )
     return _save(graph, path)
 
@@ -112,6 +113,36 @@ def make_detector_model(path, raw: np.ndarray) -> str:
     return _save(graph, path)
 
 
+def make_gated_detector_model(path, raw: np.ndarray, reference: float = 100.0) -> str:
+    """Tiny YOLOX with a dynamic batch whose objectness scales with the image: "images" (B, 3, 640, 640)
+    -> "output" (B, 8400, 85) = ``raw`` with column 4 multiplied by mean(image) / ``reference``.
+
+    A dark frame (canvas mean ~28) therefore finds nobody, a frame with a bright band finds the signer.
+    """
+    objmask = np.zeros_like(raw, dtype=np.float32)
+    objmask[..., 4] = 1.0
+    nodes = [
+        _const("head", raw.astype(np.float32)),
+        _const("objmask", objmask),
+        _const("inv_ref", np.array(1.0 / reference, dtype=np.float32)),
+        _const("one", np.array(1.0, dtype=np.float32)),
+        _const("shape1", np.array([0, 1, 1], dtype=np.int64)),
+        helper.make_node("ReduceMean", ["images"], ["m"], axes=[1, 2, 3], keepdims=1),  # (B, 1, 1, 1)
+        helper.make_node("Reshape", ["m", "shape1"], ["m1"]),                          # (B, 1, 1)
+        helper.make_node("Mul", ["m1", "inv_ref"], ["gate"]),
+        helper.make_node("Sub", ["gate", "one"], ["gate_m1"]),
+        helper.make_node("Mul", ["head", "objmask"], ["hobj"]),                        # (1, A, 85)
+        helper.make_node("Mul", ["hobj", "gate_m1"], ["delta"]),                       # (B, A, 85)
+        helper.make_node("Add", ["head", "delta"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny_gated_yolox",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, 640, 640])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", *raw.shape[1:]])],
+    )
+    return _save(graph, path)
+
+
 def person_head(score_scale: float = 1.0) -> np.ndarray:
     """Raw head with the signer (0.81), a weaker duplicate (0.63), a second person (0.56) and a car."""
     canvas = yolox.boxes_to_canvas(PERSON_BOX[None], 2.0)[0]
@@ -134,11 +165,15 @@ def models(tmp_path_factory):
         "det": make_detector_model(d / "yolox_l.onnx", person_head()),
         "det_weak": make_detector_model(d / "yolox_weak.onnx", person_head(0.3)),
         "bad_pose": make_pose_model(d / "heatmap.onnx", out_names=("heatmaps", "simcc_y")),
+        "pose_dyn": make_pose_model(d / "pose_dynamic.onnx", batch="batch"),
+        "det_gated": make_gated_detector_model(d / "yolox_gated.onnx", person_head()),
     }
 
 
-def red_dot_frame(x: int, y: int, size: int = 1) -> np.ndarray:
+def red_dot_frame(x: int, y: int, size: int = 1, band: bool = False) -> np.ndarray:
     frame = np.zeros((FRAME_H, FRAME_W, 3), dtype=np.uint8)
+    if band:  # a grey lower half: the gated detector sees a person (the dot stays the reddest pixel)
+        frame[FRAME_H // 2:] = 200
     frame[y - size // 2:y + size // 2 + 1, x - size // 2:x + size // 2 + 1] = (0, 0, 255)  # BGR red
     return frame
 
@@ -380,3 +415,64 @@ def test_missing_weights_name_the_config_key(models, tmp_path):
         DWPoseOnnx({"pose_weights": models["pose"], "detector_weights": models["bad_pose"]})
     with pytest.raises(ValueError, match=r"estimators\.dwpose\.score_mode"):
         DWPoseOnnx({"pose_weights": models["pose"], "detector": "none", "score_mode": "max"})
+
+
+# ----------------------------------------------------------------------------- batches
+
+def _assert_same_outputs(got, want):
+    assert [o.valid for o in got] == [o.valid for o in want]
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a.features, b.features, rtol=1e-5, atol=1e-6)
+        assert a.extras.keys() == b.extras.keys()
+        for name in a.extras:
+            np.testing.assert_allclose(a.extras[name], b.extras[name], rtol=1e-5, atol=1e-6)
+
+
+def test_batches_equal_one_frame_calls_with_missed_detections_inside(models):
+    cfg = {"backend": "dwpose_onnx", "pose_weights": models["pose_dyn"],
+           "detector_weights": models["det_gated"], "device": "cpu", "threads": 1}
+    frames = [red_dot_frame(150, 100, band=True), red_dot_frame(150, 100), red_dot_frame(170, 110, band=True),
+              red_dot_frame(140, 90), red_dot_frame(130, 95, band=True), red_dot_frame(160, 80, band=True)]
+    batched = registry.build("dwpose", {**cfg, "batch_size": 4})
+    assert batched.batch_size == 4 and batched.model_batch == {"detector": 4, "pose": 4}
+    single = registry.build("dwpose", {**cfg, "batch_size": 1})
+    assert single.batch_size == 1
+    one_by_one = [single.process(f) for f in frames]
+    # the gated detector finds the signer only on frames with the grey band
+    assert [o.valid for o in one_by_one] == [True, False, True, False, True, True]
+    kp = openpose.unpack(one_by_one[2].features)
+    assert np.abs(kp[:, 0] * FRAME_W - 170).max() <= 0.5 and np.abs(kp[:, 1] * FRAME_H - 110).max() <= 0.5
+    out = batched.process_batch([batched.prepare(f) for f in frames])   # chunks of 4 and 2
+    _assert_same_outputs(out, one_by_one)
+    assert not out[1].features.any() and not out[3].extras["person_box"].any()
+
+    prov = batched.provenance()
+    assert prov["device"] == "cpu" and prov["provider"] == "CPUExecutionProvider"
+    assert prov["precision"] == "fp32" and prov["batch_size"] == 4
+    assert prov["model_batch_sizes"] == {"detector": 4, "pose": 4}
+
+
+def test_fixed_batch_exports_run_one_frame_per_call(models, caplog):
+    cfg = {"pose_weights": models["pose"], "detector_weights": models["det"], "batch_size": 8}
+    with caplog.at_level("WARNING", logger="pipelib.estimators"):
+        est = DWPoseOnnx(cfg)
+    assert est.model_batch == {"detector": 1, "pose": 1} and est.batch_size == 1
+    assert "yolox_l.onnx has a fixed batch size of 1" in caplog.text
+    frames = [red_dot_frame(150, 100), red_dot_frame(120, 60)]
+    _assert_same_outputs(est.process_batch([est.prepare(f) for f in frames]),
+                         [est.process(f) for f in frames])
+
+
+def test_fp16_conversion_keeps_keypoints(models):
+    cfg = {"pose_weights": models["pose_dyn"], "detector_weights": models["det_gated"], "device": "cpu"}
+    frame = red_dot_frame(150, 100, band=True)
+    full = DWPoseOnnx(cfg).process(frame)
+    est = DWPoseOnnx({**cfg, "precision": "fp16"})
+    assert est.placement.precision == "fp16"
+    half = est.process(frame)
+    assert half.valid
+    kp_full, kp_half = openpose.unpack(full.features), openpose.unpack(half.features)
+    np.testing.assert_allclose(kp_half[:, :2], kp_full[:, :2], atol=1.0 / FRAME_H)  # same pixel
+    np.testing.assert_allclose(kp_half[:, 2], kp_full[:, 2], atol=5e-3)             # fp16 scores
+    with pytest.raises(ValueError, match=r"estimators\.dwpose\.precision = 'bf16'"):
+        DWPoseOnnx({**cfg, "precision": "bf16"})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 import torch
 
 from pipelib.estimators import registry
 from pipelib.estimators.base import MissingWeightsError
+from pipelib.estimators.grids import mode_grid
 from pipelib.estimators.sapiens import N_CLASSES, SAPIENS_CLASSES, SapiensTorchScript, preprocess
 from pipelib.estimators.torch_program import ProgramLoadError, ProgramRunError
 
@@ -66,10 +69,26 @@ def test_preprocess_swaps_to_rgb_and_normalises():
                                rtol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(512, 384), (24, 24), (37, 101), (1000, 30)])
+def test_mode_grid_counts_every_block_with_ties_to_the_lower_id(shape):
+    rng = np.random.default_rng(shape[0])
+    labels = rng.integers(0, 4, shape) * rng.integers(1, 7, shape)          # many ties, ids 0..18
+    edges_y = np.round(np.arange(25) * shape[0] / 24).astype(int)
+    edges_x = np.round(np.arange(25) * shape[1] / 24).astype(int)
+    want = np.zeros((24, 24))
+    for i in range(24):
+        for j in range(24):
+            block = labels[edges_y[i]:edges_y[i + 1], edges_x[j]:edges_x[j + 1]]
+            want[i, j] = np.bincount(block.ravel(), minlength=N_CLASSES).argmax()
+    np.testing.assert_array_equal(mode_grid(labels, N_CLASSES), want)
+    with pytest.raises(ValueError, match="outside"):
+        mode_grid(labels + N_CLASSES, N_CLASSES)
+
+
 def test_torchscript_at_official_size_gives_left_right_grid(tmp_path):
     path = _torchscript(tmp_path / "seg_torchscript.pt2", (1024, 768))
     est = registry.build("sapiens", {"backend": "sapiens_torchscript", "weights": str(path),
-                                     "device": "cpu"})
+                                     "device": "cpu", "batch_size": 1})   # no batch probe at this size
     assert isinstance(est, SapiensTorchScript) and est.program.kind == "torchscript"
     out = est.process(_red_blue_frame(256, 192))
     grid = out.features.reshape(24, 24)
@@ -116,3 +135,59 @@ def test_missing_or_bad_weights(tmp_path):
         SapiensTorchScript({"weights": str(junk), "device": "cpu"})
     with pytest.raises(ValueError, match="estimators.sapiens.device"):
         SapiensTorchScript({"weights": str(junk), "device": "tpu"})
+
+
+def test_batches_equal_one_frame_calls_with_background_frames_inside(tmp_path):
+    path = tmp_path / "seg_ts.pt2"
+    torch.jit.save(torch.jit.trace(ColourParts().eval(), torch.zeros(2, 3, 96, 72)), str(path))
+    frames = []
+    for i in range(5):
+        frame = np.full((96 + 8 * i, 72, 3), 100, np.uint8)   # grey: background
+        if i != 2:
+            frame[: 20 + 10 * i, : 30 + 5 * i] = (0, 0, 255)  # a red block of varying size
+            frame[60:, 40:] = (255, 0, 0)                      # a blue block
+        frames.append(frame)
+    cfg = {"backend": "sapiens_torchscript", "weights": str(path), "device": "cpu", "input_size": [96, 72]}
+    single = registry.build("sapiens", {**cfg, "batch_size": 1})
+    want = [single.process(f) for f in frames]
+    assert [o.valid for o in want] == [True, True, False, True, True]
+    est = registry.build("sapiens", {**cfg, "batch_size": 2})
+    assert est.batch_size == 2 and est.model_batch == {"sapiens": 2}
+    got = est.process_batch([est.prepare(f) for f in frames])   # batches of 2, 2, 1
+    assert [o.valid for o in got] == [o.valid for o in want]
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a.features, b.features)
+    assert len(set(map(bytes, (o.features for o in got)))) == 5   # the frames really differ
+    prov = est.provenance()
+    assert (prov["device"], prov["provider"], prov["precision"], prov["batch_size"]) == \
+        ("cpu", "torch-cpu", "fp32", 2)
+
+
+def test_bf16_precision_is_applied_and_recorded(tmp_path):
+    path = _exported(tmp_path / "seg.pt2", (96, 72))
+    est = SapiensTorchScript({"weights": str(path), "device": "cpu", "input_size": [96, 72],
+                              "precision": "bf16"})
+    assert est.program.dtype == torch.bfloat16 and est.provenance()["precision"] == "bf16"
+    grid = est.process(_red_blue_frame(192, 144)).features.reshape(24, 24)
+    assert np.all(grid[:, :12] == 5) and np.all(grid[:, 12:] == 14)
+
+
+def test_refused_torchscript_names_file_formats_and_fix(tmp_path):
+    """A TorchScript archive whose code torch cannot compile (an unknown operator here) used to give an
+    empty 'RuntimeError: ' (torch's message starts with a newline)."""
+    good = tmp_path / "good.pt2"
+    torch.jit.save(torch.jit.script(ColourParts().eval()), str(good))
+    bad = tmp_path / "custom_op_torchscript.pt2"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith(".py"):
+                data = data.replace(b"torch.conv2d(", b"torch.ops.nosuchlib.conv2d(")
+            zout.writestr(item, data)
+    with pytest.raises(ProgramLoadError) as err:
+        SapiensTorchScript({"weights": str(bad), "device": "cpu", "input_size": [96, 72]})
+    msg = str(err.value)
+    assert str(bad) in msg and "config key estimators.sapiens.weights" in msg
+    assert "could not be loaded as a TorchScript or torch.export program" in msg
+    assert "torch.jit.load said RuntimeError: attribute lookup is not defined on builtin" in msg
+    assert "re-export the model" in msg and "RuntimeError: ;" not in msg and not msg.rstrip().endswith(":")

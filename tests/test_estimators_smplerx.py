@@ -69,12 +69,23 @@ class CropMean(torch.nn.Module):
         return torch.nn.functional.pad(image.mean(dim=(2, 3)), (0, 162))
 
 
-def _onnx(module: torch.nn.Module, path, outputs: list[str]):
+def _onnx(module: torch.nn.Module, path, outputs: list[str], dynamic_batch: bool = False):
+    axes = {name: {0: "batch"} for name in ["image", *outputs]} if dynamic_batch else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module.eval(), (torch.zeros(1, 3, *SIZE),), str(path), input_names=["image"],
-                          output_names=outputs, dynamo=False)
+                          output_names=outputs, dynamo=False, dynamic_axes=axes)
     return path
+
+
+class CropPose(torch.nn.Module):
+    """Axis-angle (B, 55, 3) that depends on the crop: joint j = mean RGB of the crop x (j + 1) / 55
+    (angles below pi, so the axis-angle round trip is exact)."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        rgb = image.mean(dim=(2, 3))                                             # (B, 3)
+        scale = torch.arange(1, 56, dtype=image.dtype, device=image.device) / 55  # (55,)
+        return rgb[:, None, :] * scale[None, :, None]
 
 
 def test_torchscript_6d_is_converted_to_axis_angle(tmp_path):
@@ -175,3 +186,38 @@ def test_config_errors(tmp_path):
         SmplerxOnnx({"weights": str(path), "device": "cpu"})
     with pytest.raises(ValueError, match="estimators.smplerx.box_source"):
         SmplerxOnnx({"weights": str(path), "box_source": "detector"})
+
+
+def _crop_frames() -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Frames with different colour blocks, and landmarks for all but the 2nd and 5th (no person)."""
+    out = []
+    for i in range(6):
+        frame = np.zeros((120 + 10 * i, 90, 3), np.uint8)
+        frame[10 * i:10 * i + 40, 20:60] = (40 * i, 255 - 30 * i, 100)
+        lms = None if i in (1, 4) else np.array([[0.2, 0.1 + 0.05 * i], [0.7, 0.6 + 0.03 * i]])
+        out.append((frame, lms))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["torchscript", "onnx"])
+def test_batches_equal_one_frame_calls_with_missing_people_inside(tmp_path, kind):
+    if kind == "torchscript":
+        path, backend = tmp_path / "crop.pt", "smplerx_torchscript"
+        torch.jit.save(torch.jit.script(CropPose()), str(path))
+    else:
+        path = _onnx(CropPose(), tmp_path / "crop.onnx", ["pose"], dynamic_batch=True)
+        backend = "smplerx_onnx"
+    cfg = {"backend": backend, "weights": str(path), "device": "cpu", "box_source": "landmarks"}
+    frames = _crop_frames()
+    single = registry.build("smplerx", {**cfg, "batch_size": 1})
+    want = [single.process(f, landmarks=lms) for f, lms in frames]
+    assert [o.valid for o in want] == [True, False, True, True, False, True]
+    est = registry.build("smplerx", {**cfg, "batch_size": 4})
+    assert est.batch_size == 4 and est.model_batch == {"smplerx": 4}
+    got = est.process_batch([est.prepare(f, landmarks=lms) for f, lms in frames])
+    assert [o.valid for o in got] == [o.valid for o in want]
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a.features, b.features, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.extras["crop_box"], b.extras["crop_box"])
+    assert not np.allclose(got[0].features, got[2].features)   # crops differ, so do poses
+    assert est.provenance()["batch_size"] == 4

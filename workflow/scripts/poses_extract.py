@@ -10,4 +10,5 @@ run(
     estimator=snakemake.params.estimator,
     extraction=snakemake.params.extraction,
     out_path=snakemake.output[0],
+    gpu_booked=int(snakemake.resources.get("gpu", 0) or 0) > 0,
 )

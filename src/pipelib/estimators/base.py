@@ -2,8 +2,14 @@
 
 Two kinds of backend fill a slot:
 
-* :class:`FrameEstimator` sees decoded frames, one at a time, in video order (real models:
-  MediaPipe Holistic, DWPose ONNX, Sapiens TorchScript, depth ONNX/TorchScript, SMPL-X regressors).
+* :class:`FrameEstimator` sees decoded frames in video order. The extraction runner calls
+  :meth:`~FrameEstimator.prepare` on each frame ahead of time on worker threads and
+  :meth:`~FrameEstimator.process_batch` on ``batch_size`` consecutive prepared frames on one thread.
+  Per-frame backends (MediaPipe Holistic, which tracks between frames) implement only
+  :meth:`~FrameEstimator.process`. :class:`BatchedEstimator` backends (DWPose ONNX, Sapiens
+  TorchScript, depth ONNX/TorchScript, SMPL-X regressors) split the work into ``prepare`` (worker
+  threads), ``infer`` (the models, on whole batches) and ``finish`` (per-frame reductions, worker
+  threads again, overlapping the next batch's inference).
 * :class:`DerivedEstimator` sees the MediaPipe Holistic arrays of a whole video (the
   ``*_from_holistic`` backends used by the offline demo) and never decodes video.
 """
@@ -12,13 +18,15 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from pipelib.estimators.batching import BatchFn, settle_batch_size
+from pipelib.estimators.placement import PRECISIONS, Placement, check_gpu, run_settings
 from pipelib.provenance import file_sha256
 
 #: slot name -> per-frame feature width, in the fixed fusion order.
@@ -80,8 +88,10 @@ class _Provenanced:
         self._weight_files[name] = path
 
     def provenance(self) -> dict[str, Any]:
-        """Backend name and the path and sha256 of every weight file it loaded."""
-        return {
+        """Backend name, the path and sha256 of every weight file it loaded, and, for backends that
+        run a model, where: ``device``, ``provider``, ``precision``, ``batch_size`` (see
+        :class:`~pipelib.estimators.placement.Placement`)."""
+        record = {
             "slot": self.slot,
             "backend": self.backend,
             "weights": {
@@ -89,13 +99,36 @@ class _Provenanced:
                 for name, p in sorted(self._weight_files.items())
             },
         }
+        placement = getattr(self, "placement", None)
+        if placement is not None:
+            record.update(placement.provenance())
+        return record
 
 
 class FrameEstimator(_Provenanced, ABC):
     """A backend that turns decoded BGR frames (H, W, 3) uint8 into slot features."""
 
+    #: frames per :meth:`process_batch` call (1: the backend works frame by frame).
+    batch_size: int = 1
+    #: where the backend's model runs (None for backends without a device choice).
+    placement: Placement | None = None
+
     def start_video(self) -> None:
         """Reset any tracking state before the first frame of a new video."""
+
+    def prepare(self, frame_bgr: np.ndarray) -> Any:
+        """CPU work on one frame (resize, crop, normalise) that may run ahead on a worker thread.
+
+        Must not touch model or tracking state. Default: the frame itself.
+        """
+        return frame_bgr
+
+    def process_batch(self, prepared: Sequence[Any]) -> list[FrameOutput]:
+        """Outputs of consecutive frames of one video, in order, from what :meth:`prepare` returned.
+
+        Default: :meth:`process` on each, in order (per-frame and tracking backends).
+        """
+        return [self.process(p) for p in prepared]
 
     @abstractmethod
     def process(self, frame_bgr: np.ndarray) -> FrameOutput:
@@ -103,6 +136,77 @@ class FrameEstimator(_Provenanced, ABC):
 
     def close(self) -> None:
         """Release model resources."""
+
+
+class BatchedEstimator(FrameEstimator):
+    """A backend whose models take batches of frames.
+
+    Subclasses implement :meth:`prepare` (worker threads), :meth:`infer` (the inference thread, whole
+    batches) and optionally :meth:`finish` (worker threads again); :meth:`process` is one frame through
+    all three, so one-frame and batched calls share one code path. The constructor reads the
+    run keys of the slot's section (:func:`~pipelib.estimators.placement.run_settings`);
+    ``gpu_booked`` says whether the job booked a GPU (the missing-GPU policy then applies to
+    ``device: auto`` too).
+    """
+
+    #: precisions the backend's runtime supports.
+    precisions: ClassVar[tuple[str, ...]] = PRECISIONS
+
+    def __init__(self, cfg: Mapping[str, Any], *, gpu_booked: bool = False) -> None:
+        super().__init__(cfg)
+        self.gpu_booked = gpu_booked
+        self.section = f"estimators.{self.slot}"
+        self.settings = run_settings(self.cfg, self.section, self.precisions)
+        self.model_batch: dict[str, int] = {}
+
+    @abstractmethod
+    def prepare(self, frame_bgr: np.ndarray) -> Any:
+        """See :meth:`FrameEstimator.prepare`."""
+
+    @abstractmethod
+    def infer(self, prepared: Sequence[Any]) -> list[Any]:
+        """Run the model(s) on consecutive prepared frames, any number (in model-sized chunks).
+
+        Runs on the inference thread; returns one raw result per frame for :meth:`finish`.
+        """
+
+    def finish(self, raw: Any) -> FrameOutput:
+        """One frame's raw result -> its output (reductions to the slot's grid, pose assembly).
+
+        May run on a worker thread while the next batch is inferred. Default: ``raw`` is the output.
+        """
+        return raw
+
+    def process_batch(self, prepared: Sequence[Any]) -> list[FrameOutput]:
+        """:meth:`infer` then :meth:`finish` on each frame, in order."""
+        return [self.finish(raw) for raw in self.infer(prepared)]
+
+    def process(self, frame_bgr: np.ndarray) -> FrameOutput:
+        """One frame through :meth:`prepare`, :meth:`infer` and :meth:`finish`."""
+        return self.process_batch([self.prepare(frame_bgr)])[0]
+
+    def place(self, device: str, provider: str, precision: str, why_cpu: str = "",
+              device_name: str = "") -> None:
+        """Record where the models run, then apply ``on_missing_gpu`` (may raise ``MissingGpuError``)."""
+        check_gpu(self.backend, self.settings, device, why_cpu, self.gpu_booked)
+        self.placement = Placement(device, provider, precision, 1, {}, why_cpu if device == "cpu" else "",
+                                   device_name)
+
+    def settle_batches(self, models: Mapping[str, tuple[BatchFn, tuple[int, ...], int | None, str]]) -> None:
+        """Choose each model's batch size (after :meth:`place`).
+
+        ``models``: name -> (batch function, one frame's input shape, static batch axis or None,
+        file name for messages). The asked-for batch (``batch_size`` or the device default) is kept
+        for models that batch correctly, 1 for the others (see
+        :func:`~pipelib.estimators.batching.settle_batch_size`).
+        """
+        assert self.placement is not None, "call place() first"
+        requested = self.settings.batch_for(self.placement.device)
+        self.model_batch = {name: settle_batch_size(requested, run, shape, what, fixed)
+                            for name, (run, shape, fixed, what) in models.items()}
+        self.batch_size = requested if any(b > 1 for b in self.model_batch.values()) else 1
+        self.placement.batch_size = self.batch_size
+        self.placement.model_batch_sizes = dict(self.model_batch)
 
 
 class DerivedEstimator(_Provenanced, ABC):

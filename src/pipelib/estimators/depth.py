@@ -5,11 +5,14 @@ meaning (scale/shift-invariant inverse depth) fills the slot through one contrac
 (``depth_onnx``, e.g. a Depth-Anything V2 export) or TorchScript / ``torch.export``
 (``depth_torchscript``, e.g. a wrapped PrimeDepth):
 
-* input ``image`` (1, 3, h, w) float32: RGB / 255 normalised with the ImageNet mean / std, the frame
+* input ``image`` (B, 3, h, w) float32: RGB / 255 normalised with the ImageNet mean / std, each frame
   resized (bicubic, no padding) to ``input_size`` (default 518 x 518; sides multiples of
   ``input_multiple``, default 14, the ViT patch size);
-* output ``depth`` (1, h', w') relative inverse depth (disparity: larger is nearer); TorchScript
-  programs may also return (1, 1, h', w').
+* output ``depth`` (B, h', w') relative inverse depth (disparity: larger is nearer); TorchScript
+  programs may also return (B, 1, h', w').
+
+Frames are run ``batch_size`` at a time when the export has a dynamic batch axis (see
+:mod:`pipelib.estimators.batching`), else one per call.
 
 Config (``estimators.primedepth``)::
 
@@ -19,6 +22,9 @@ Config (``estimators.primedepth``)::
     input_size: [518, 518]       # (h, w)
     input_multiple: 14           # 1 disables the check
     threads: null                # ONNX Runtime intra-op threads (depth_onnx only; null = all cores)
+    batch_size: null             # frames per call (null: 16 on a GPU, 4 on CPU)
+    precision: auto              # auto | fp32 | fp16 (| bf16 for depth_torchscript)
+    on_missing_gpu: fail         # fail | warn (see pipelib.estimators.placement)
 
 Grid: the depth map covers the whole (stretched) frame; it is block-averaged to 24 x 24
 (:func:`pipelib.estimators.grids.mean_grid`) and then min-max normalised per frame,
@@ -29,19 +35,21 @@ non-finite values or no contrast (``max - min <= 1e-6 * max(|min|, |max|)``).
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 import torch
 
-from pipelib.estimators.base import FrameEstimator, FrameOutput, require_weights
+from pipelib.estimators.base import BatchedEstimator, FrameOutput, require_weights
+from pipelib.estimators.batching import BatchFn, run_chunked
 from pipelib.estimators.grids import mean_grid
+from pipelib.estimators.imaging import channels_first
+from pipelib.estimators.placement import ONNX_PRECISIONS
 from pipelib.estimators.torch_program import (
-    DEVICES,
     config_size,
+    device_name,
     first_tensor,
     load_program,
     resolve_device,
@@ -58,9 +66,8 @@ _WHAT = "a relative inverse-depth model: input 'image' (B, 3, H, W), output 'dep
 def preprocess(frame_bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(H, W, 3) uint8 BGR -> (1, 3, h, w) float32: RGB / 255 with ImageNet mean / std."""
     h, w = size
-    rgb = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_CUBIC)[..., ::-1]
-    x = (rgb.astype(np.float32) / 255.0 - np.float32(MEAN_RGB)) / np.float32(STD_RGB)  # (h, w, 3)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    resized = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_CUBIC)          # (h, w, 3) BGR
+    return channels_first(resized, MEAN_RGB, STD_RGB, divide=255.0, reverse=True)
 
 
 def depth_to_features(depth: np.ndarray) -> FrameOutput:
@@ -77,23 +84,26 @@ def depth_to_features(depth: np.ndarray) -> FrameOutput:
     return FrameOutput(features=norm.reshape(-1).astype(np.float32), valid=True)
 
 
-def _depth_map(out: np.ndarray, source: Any) -> np.ndarray:
-    """(1, h', w') or (1, 1, h', w') -> (h', w'); errors name ``source``."""
+def _depth_maps(out: np.ndarray, n: int, source: Any) -> np.ndarray:
+    """(n, h', w') or (n, 1, h', w') -> (n, h', w'); errors name ``source``."""
     if out.ndim == 4 and out.shape[1] == 1:
         out = out[:, 0]
-    if out.ndim != 3 or out.shape[0] != 1:
-        raise ValueError(f"{source} returned depth of shape {tuple(out.shape)}; expected (1, H, W)")
-    return out[0]
+    if out.ndim != 3 or out.shape[0] != n:
+        raise ValueError(f"{source} returned depth of shape {tuple(out.shape)} for {n} frames; "
+                         f"expected ({n}, H, W)")
+    return out
 
 
-class _DepthBackend(FrameEstimator):
-    """Shared preprocessing and grid reduction; subclasses run the model in :meth:`_infer`."""
+class _DepthBackend(BatchedEstimator):
+    """Shared preprocessing and grid reduction; subclasses set :attr:`run`, a batch function
+    (B, 3, h, w) float32 -> {"depth": (B, h', w') or (B, 1, h', w')}."""
 
     slot = "primedepth"
     _format = ""
+    run: BatchFn
 
-    def __init__(self, cfg: Mapping[str, Any]) -> None:
-        super().__init__(cfg)
+    def __init__(self, cfg: Mapping[str, Any], *, gpu_booked: bool = False) -> None:
+        super().__init__(cfg, gpu_booked=gpu_booked)
         self.path = require_weights(
             self.cfg, "weights", "estimators.primedepth.weights",
             f"{_WHAT} (e.g. Depth-Anything V2 exported to {self._format}); see docs/depth_sapiens_smplerx.md",
@@ -102,13 +112,19 @@ class _DepthBackend(FrameEstimator):
         self.size = config_size(self.cfg, "input_size", "estimators.primedepth.input_size",
                                 DEFAULT_INPUT_SIZE, multiple=max(multiple, 1))
 
-    @abstractmethod
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        """Run the model on (1, 3, h, w) float32 -> its depth output as float32."""
+    def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 BGR -> the model input (3, h, w) float32."""
+        return preprocess(frame_bgr, self.size)[0]
 
-    def process(self, frame_bgr: np.ndarray) -> FrameOutput:
-        x = preprocess(frame_bgr, self.size)                      # (1, 3, h, w)
-        return depth_to_features(_depth_map(self._infer(x), self.path))
+    def infer(self, prepared: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Prepared frames -> one depth map (h', w') float32 per frame."""
+        x = np.stack(prepared)                                               # (B, 3, h, w)
+        depth = run_chunked(self.run, x, self.model_batch.get("depth", 1))[OUTPUT_NAME]
+        return list(_depth_maps(depth, len(x), self.path))
+
+    def finish(self, raw: np.ndarray) -> FrameOutput:
+        """(h', w') depth map -> the normalised 24 x 24 grid."""
+        return depth_to_features(raw)
 
 
 class DepthOnnx(_DepthBackend):
@@ -116,28 +132,32 @@ class DepthOnnx(_DepthBackend):
 
     backend = "depth_onnx"
     _format = "ONNX"
+    precisions = ONNX_PRECISIONS
 
-    def __init__(self, cfg: Mapping[str, Any]) -> None:
-        super().__init__(cfg)
-        from pipelib.estimators.onnx_runtime import TensorSpec, open_session
+    def __init__(self, cfg: Mapping[str, Any], *, gpu_booked: bool = False) -> None:
+        super().__init__(cfg, gpu_booked=gpu_booked)
+        from pipelib.estimators.onnx_runtime import (
+            CUDA,
+            OnnxModel,
+            TensorSpec,
+            onnx_precision,
+            open_session,
+            session_provider,
+        )
 
-        device = str(self.cfg.get("device") or "auto").lower()
-        if device not in DEVICES:
-            raise ValueError(
-                f"config key estimators.primedepth.device = {device!r}; choose one of {', '.join(DEVICES)}"
-            )
         self.session = open_session(
             self.path,
             inputs=[TensorSpec(INPUT_NAME, 4, (None, 3, None, None))],
             outputs=[TensorSpec(OUTPUT_NAME, 3)],
-            what=_WHAT, config_key="estimators.primedepth.weights", device=device,
-            threads=self.cfg.get("threads"),
+            what=_WHAT, config_key="estimators.primedepth.weights", device=self.settings.device,
+            threads=self.cfg.get("threads"), precision=self.settings.precision,
         )
         self.register_weights("depth", self.path)
-
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        (depth,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: x})
-        return np.asarray(depth, dtype=np.float32)
+        provider, why_cpu = session_provider(self.session)
+        self.place("cuda" if provider == CUDA else "cpu", provider,
+                   onnx_precision(self.session, self.settings.precision), why_cpu)
+        self.run = OnnxModel(self.session, [OUTPUT_NAME])
+        self.settle_batches({"depth": (self.run, (3, *self.size), self.run.fixed_batch, str(self.path))})
 
     def close(self) -> None:
         self.session = None
@@ -149,14 +169,18 @@ class DepthTorchScript(_DepthBackend):
     backend = "depth_torchscript"
     _format = "TorchScript or torch.export .pt2"
 
-    def __init__(self, cfg: Mapping[str, Any]) -> None:
-        super().__init__(cfg)
-        device = resolve_device(self.cfg.get("device"), "estimators.primedepth.device")
-        self.program = load_program(self.path, device)
+    def __init__(self, cfg: Mapping[str, Any], *, gpu_booked: bool = False) -> None:
+        super().__init__(cfg, gpu_booked=gpu_booked)
+        device, why_cpu = resolve_device(self.settings.device, "estimators.primedepth.device")
+        self.program = load_program(self.path, device, self.settings.precision,
+                                    "estimators.primedepth.weights")
         self.register_weights("depth", self.path)
+        self.place(device.type, f"torch-{device.type}", self.program.precision, why_cpu, device_name(device))
+        self.settle_batches({"depth": (self.run, (3, *self.size), None, str(self.path))})
 
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        return first_tensor(self.program(torch.from_numpy(x)), OUTPUT_NAME).numpy()
+    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Batch function: (B, 3, h, w) -> {"depth": float32 numpy}."""
+        return {OUTPUT_NAME: first_tensor(self.program(torch.from_numpy(x)), OUTPUT_NAME).numpy()}
 
     def close(self) -> None:
         self.program = None

@@ -26,13 +26,23 @@ def mean_grid(values: np.ndarray, weights: np.ndarray | None = None, size: int =
     return out.astype(np.float32)
 
 
+def block_index(n: int, size: int = GRID) -> np.ndarray:
+    """(n,) block of each of ``n`` pixels along one axis, with :func:`mean_grid`'s block edges."""
+    edges = np.round(np.arange(size + 1) * n / size).astype(int)
+    return np.searchsorted(edges[1:], np.arange(n), side="right")
+
+
 def mode_grid(labels: np.ndarray, n_classes: int, size: int = GRID) -> np.ndarray:
     """Most frequent class id per block of a (H, W) integer label map -> (size, size) float32.
 
-    Ties go to the lower class id.
+    Blocks as in :func:`mean_grid`; ties go to the lower class id.
     """
     labels = np.asarray(labels)
     if labels.min(initial=0) < 0 or labels.max(initial=0) >= n_classes:
         raise ValueError(f"labels outside [0, {n_classes})")
-    counts = np.stack([mean_grid(labels == c, size=size) for c in range(n_classes)])  # (C, size, size)
-    return counts.argmax(axis=0).astype(np.float32)
+    h, w = labels.shape
+    if h < size or w < size:
+        raise ValueError(f"map {labels.shape} is smaller than the {size}x{size} grid")
+    cell = block_index(h, size)[:, None] * size + block_index(w, size)[None, :]      # (H, W)
+    counts = np.bincount((cell * n_classes + labels).ravel(), minlength=size * size * n_classes)
+    return counts.reshape(size, size, n_classes).argmax(axis=2).astype(np.float32)  # first max: lower id

@@ -34,6 +34,7 @@ import numpy as np
 from pipelib.estimators.base import FrameEstimator, FrameOutput
 from pipelib.estimators.grids import GRID, mean_grid
 from pipelib.estimators.landmarks import N_FACE, N_HAND, N_POSE
+from pipelib.estimators.placement import Placement
 
 PART_NAMES: tuple[str, ...] = ("pose", "face", "left_hand", "right_hand")
 FEATURE_DIM = N_POSE * 4 + 2 * N_HAND * 3  # 258
@@ -78,6 +79,9 @@ class HolisticEstimator(FrameEstimator):
         )
         self._image_size: tuple[int, int] | None = None
         self._fresh = True
+        # the legacy solution runs its TFLite graphs on the CPU, one frame at a time (it tracks)
+        self.placement = Placement(device="cpu", provider="mediapipe-tflite-cpu", precision="fp32",
+                                   batch_size=1)
 
     def _check_options(self) -> None:
         mc = self.options["model_complexity"]

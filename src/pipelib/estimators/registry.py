@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from pipelib.estimators.base import SLOT_ORDER, DerivedEstimator, FrameEstimator
+from pipelib.estimators.base import SLOT_ORDER, BatchedEstimator, DerivedEstimator, FrameEstimator
 
 #: (slot, backend) -> "module:Class"
 BACKENDS: dict[tuple[str, str], str] = {
@@ -66,6 +66,14 @@ def _class(slot: str, backend: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def build(slot: str, cfg: Mapping[str, Any]) -> FrameEstimator | DerivedEstimator:
-    """Instantiate the backend named by ``cfg["backend"]`` for ``slot`` with its config section."""
-    return _class(slot, cfg["backend"])(cfg)
+def build(slot: str, cfg: Mapping[str, Any], *,
+          gpu_booked: bool = False) -> FrameEstimator | DerivedEstimator:
+    """Instantiate the backend named by ``cfg["backend"]`` for ``slot`` with its config section.
+
+    ``gpu_booked``: the job booked a GPU, so a model backend with ``device: auto`` that ends up on the
+    CPU is handled by its ``on_missing_gpu`` policy (see :mod:`pipelib.estimators.placement`).
+    """
+    cls = _class(slot, cfg["backend"])
+    if issubclass(cls, BatchedEstimator):
+        return cls(cfg, gpu_booked=gpu_booked)
+    return cls(cfg)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipelib.estimators.imaging import channels_first
+
 INPUT_SIZE = (288, 384)  # (w, h)
 BOX_PADDING = 1.25
 SPLIT_RATIO = 2.0
@@ -76,8 +78,7 @@ def crop(image: np.ndarray, transform: CropTransform) -> np.ndarray:
 
 def normalise(crop_rgb: np.ndarray) -> np.ndarray:
     """(h, w, 3) RGB crop -> (1, 3, h, w) float32 with the ImageNet mean/std of the pose model."""
-    x = (crop_rgb.astype(np.float32) - MEAN_RGB) / STD_RGB
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    return channels_first(crop_rgb, MEAN_RGB, STD_RGB)
 
 
 def decode(
