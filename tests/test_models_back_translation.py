@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -151,7 +149,6 @@ def test_loss_ignores_padding_tokens():
 
 
 def test_tiny_slt_learns_toy_mapping():
-    start = time.perf_counter()
     torch.manual_seed(0)
     vocab = Vocab.build(SENTENCES)
     model = SignLanguageTransformer(tiny_config(vocab))
@@ -174,4 +171,3 @@ def test_tiny_slt_learns_toy_mapping():
         out = model.translate(x_new, pad_new, beam=beam)
         assert [vocab.decode(o) for o in out] == [SENTENCES[c] for c in labels_new]
     assert model.training  # translate restores the mode
-    assert time.perf_counter() - start < 15.0

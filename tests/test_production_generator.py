@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -196,7 +194,7 @@ def test_tiny_generator_overfits_four_sentences():
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matrices: one thread is fastest and robust on a busy machine
-    start, losses = time.monotonic(), []
+    losses = []
     try:
         for _ in range(200):
             pred, pred_ratio = model(texts)
@@ -207,8 +205,6 @@ def test_tiny_generator_overfits_four_sentences():
             losses.append(out["loss"].item())
     finally:
         torch.set_num_threads(threads)
-    seconds = time.monotonic() - start
-    assert seconds < 15
     assert losses[-1] < 0.1 * losses[0], (losses[0], losses[-1])
     model.eval()
     with torch.no_grad():

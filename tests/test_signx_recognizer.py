@@ -4,7 +4,6 @@ attention-entropy beam penalty and a toy latent -> gloss overfit."""
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 import torch
@@ -247,7 +246,6 @@ def test_tiny_recognizer_learns_toy_glosses(one_thread):
     refs = [" ".join(names[t] for t in s) for s in seqs]
     assert wer([" ".join(names[t] for t in h) for h in m.recognise_glosses(latents, pad)], refs) > 50
     opt = torch.optim.Adam(m.parameters(), lr=3e-3)
-    start = time.monotonic()
     for step in range(300):
         out = recognizer_loss(m, batch)
         opt.zero_grad()
@@ -255,7 +253,6 @@ def test_tiny_recognizer_learns_toy_glosses(one_thread):
         opt.step()
         if step % 20 == 19 and m.recognise_glosses(latents, pad) == seqs:
             break
-    assert time.monotonic() - start < 20
     assert m.training  # decoding restores the mode
     hyps = m.recognise_glosses(latents, pad)
     assert wer([" ".join(names[t] for t in h) for h in hyps], refs) == 0.0

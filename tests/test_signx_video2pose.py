@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import cv2
 import numpy as np
 import pytest
@@ -226,7 +224,6 @@ def _colour_videos(rng: np.random.Generator, n_vid: int, t: int, proj: np.ndarra
 
 
 def test_tiny_model_learns_mean_colour(one_thread):
-    start = time.perf_counter()
     rng = np.random.default_rng(0)
     proj = rng.normal(size=(3, SLOT_DIMS["dwpose"])) / np.sqrt(3)
     x, y, slot_mask = _colour_videos(rng, 16, 4, proj)
@@ -253,7 +250,6 @@ def test_tiny_model_learns_mean_colour(one_thread):
                                    torch.zeros(4, 4, dtype=torch.bool))["loss"].item()
     assert np.isfinite(last) and last < 0.02 * first and last < 0.05 * spread
     assert held_out < 0.2 * spread  # a function of the pixels, not a memorised table
-    assert time.perf_counter() - start < 20
 
 
 # --------------------------------------------------------------------------------------------- frames
