@@ -38,6 +38,10 @@ def dataset_cfg(ds):
         ) from None
 
 
+# Kinds that hold poses, not pixels: no extraction, fusion or SignX; skeletons come from the files.
+POSE_ONLY_KINDS = ("slrtp_poses", "pose_files")
+
+
 def synthetic_datasets():
     return [ds for ds, d in config["datasets"].items() if d["kind"] == "synthetic"]
 
@@ -163,7 +167,7 @@ def get_fused_shards(wildcards):
 def dataset_outputs(ds):
     """The furthest outputs built for dataset `ds`: its table, report and (given pixels) SignX reports."""
     outputs = [f"results/{ds}/{table_name(ds)}.csv", f"results/{ds}/report.md"]
-    if dataset_cfg(ds)["kind"] != "slrtp_poses":  # SignX needs pixels and the five estimators
+    if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:  # SignX needs pixels and the five estimators
         outputs += [f"results/{ds}/recognition.csv", f"results/{ds}/efficiency.csv",
                     f"results/{ds}/signx/closeness.csv"]
     return outputs
@@ -233,7 +237,7 @@ def generator_params(phase):
 
 
 def get_holistic_shards(wildcards):
-    if dataset_cfg(wildcards.ds)["kind"] == "slrtp_poses":
+    if dataset_cfg(wildcards.ds)["kind"] in POSE_ONLY_KINDS:
         return []
     return [poses_shard(wildcards.ds, "mediapipe", k) for k in shard_ids(wildcards.ds)]
 
