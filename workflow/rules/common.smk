@@ -9,7 +9,6 @@ from snakemake.utils import validate
 from pipelib.estimators.base import SLOT_ORDER
 from pipelib.estimators.registry import is_derived, uses_gpu, weight_keys
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 
@@ -115,6 +114,7 @@ def poses_resources():
 
 # ---- paths ---------------------------------------------------------------------------------
 
+
 def manifest_path(ds):
     return f"results/{ds}/manifest.parquet"
 
@@ -168,8 +168,11 @@ def dataset_outputs(ds):
     """The furthest outputs built for dataset `ds`: its table, report and (given pixels) SignX reports."""
     outputs = [f"results/{ds}/{table_name(ds)}.csv", f"results/{ds}/report.md"]
     if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:  # SignX needs pixels and the five estimators
-        outputs += [f"results/{ds}/recognition.csv", f"results/{ds}/efficiency.csv",
-                    f"results/{ds}/signx/closeness.csv"]
+        outputs += [
+            f"results/{ds}/recognition.csv",
+            f"results/{ds}/efficiency.csv",
+            f"results/{ds}/signx/closeness.csv",
+        ]
     return outputs
 
 
@@ -179,6 +182,7 @@ def get_final_output():
 
 
 # ---- production ------------------------------------------------------------------------------
+
 
 def check_model_sections():
     """Check the model and training sections with the library's own config classes at start-up."""
@@ -196,8 +200,9 @@ def check_model_sections():
         GeneratorConfig.from_dict(gen["model"], "production.generator.model")
         for phase in ("phase1", "phase2"):
             TrainConfig.from_dict(gen[phase]["train"], f"production.generator.{phase}.train")
-        TrainConfig.from_dict(config["evaluation"]["back_translation"]["train"],
-                              "evaluation.back_translation.train")
+        TrainConfig.from_dict(
+            config["evaluation"]["back_translation"]["train"], "evaluation.back_translation.train"
+        )
         check_signx_sections(TrainConfig)
     except (ValueError, TypeError, FileNotFoundError) as err:
         raise WorkflowError(f"config/config.yaml: {err}") from None
@@ -213,8 +218,9 @@ def check_signx_sections(train_config):
     sx = config["signx"]
     Pose2GlossConfig.from_dict({"vocab_size": 5} | sx["pose2gloss"]["model"], "signx.pose2gloss.model")
     Video2PoseConfig.from_dict(sx["video2pose"]["model"], "signx.video2pose.model")
-    rec = RecognizerConfig.from_dict({"gloss_vocab_size": 5, "text_vocab_size": 5} | sx["recognizer"]["model"],
-                                     "signx.recognizer.model")
+    rec = RecognizerConfig.from_dict(
+        {"gloss_vocab_size": 5, "text_vocab_size": 5} | sx["recognizer"]["model"], "signx.recognizer.model"
+    )
     for target in sx["recognizer"]["targets"]:
         recognizer_train_config(sx["recognizer"], target, rec.d_model)
     for name in ("pose2gloss", "video2pose"):
@@ -243,6 +249,7 @@ def get_holistic_shards(wildcards):
 
 
 # ---- evaluation ------------------------------------------------------------------------------
+
 
 def table_name(ds):
     """table6 for CSL-Daily (as in the paper), table5 for every other corpus."""
@@ -292,6 +299,7 @@ def reported_scores():
 
 # ---- SignX -----------------------------------------------------------------------------------
 
+
 def signx_section(name):
     return sorted_section(config["signx"][name])
 
@@ -325,4 +333,3 @@ def get_signx_eval_inputs(wildcards):
     for target in config["signx"]["recognizer"]["targets"]:
         inputs[f"recognizer_{target}"] = f"results/{ds}/signx/recognizer_{target}/averaged.pt"
     return inputs
-
