@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,9 @@ def test_export_skeletons_to_a_pose_files_folder(tmp_path):
         "v_test|test|satz 2|G2 H|S1|v_test.pose",
         "v_train|train|satz 0|G0 H|S1|v_train.pose",
     ]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask                  # as mkdir makes it, not 0700
     record = json.loads((out / "provenance.json").read_text())
     assert record["source"] == str(tmp_path / "skeletons.h5") and record["source_provenance"] == PROV
     assert record["sequences"] == 3

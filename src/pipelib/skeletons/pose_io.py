@@ -207,6 +207,13 @@ def _corpus_field(value: str, video_id: str, column: str) -> str:
     return value.strip()
 
 
+def _usual_permissions(folder: Path) -> None:
+    """Give ``folder`` the permissions a plain ``mkdir`` would (a temporary directory starts as 0700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    folder.chmod(0o777 & ~mask)
+
+
 def export_pose_files(results_h5: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
                       fps: float | None = None, splits: Iterable[str] | None = None) -> int:
     """Write every sequence of a skeletons or predictions file as ``<out_dir>/<id>.pose``.
@@ -225,6 +232,7 @@ def export_pose_files(results_h5: str | os.PathLike[str], out_dir: str | os.Path
     rows: list[str] = ["|".join(CORPUS_HEADER)]
     written = 0
     with atomic_dir(out_dir) as tmp:
+        _usual_permissions(tmp)
         for v in shards.iter_videos(results_h5, extras=("joint_mask",)):
             split = str(v.attrs.get("split", ""))
             if wanted is not None and split not in wanted:
