@@ -20,7 +20,7 @@ from pipelib.io import shards
 from pipelib.io.pose_file import PoseFile, PoseFileError, read_pose_file, write_pose_file
 from pipelib.skeletons import pose_io
 from pipelib.skeletons.layout import BODY_FROM_POSE, FACE_FROM_MESH, N_JOINTS
-from pipelib.skeletons.write import LAYOUT, write_skeletons
+from pipelib.skeletons.write import write_skeletons
 
 PROV = {"config_sha256": "abc"}
 COMPONENTS = ("POSE_LANDMARKS", "RIGHT_HAND_LANDMARKS", "LEFT_HAND_LANDMARKS", "FACE_LANDMARKS")
@@ -140,17 +140,17 @@ def test_missing_components_and_broken_files_are_named(tmp_path):
     assert not (tmp_path / "zero.pose").exists()
 
 
-def _skeleton_file(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _skeleton_file(path: Path, source: str = "mediapipe_holistic") -> dict[str, tuple[np.ndarray, ...]]:
     """A skeletons.h5 as write_skeletons lays it out: three videos over the three splits."""
     made = {}
-    with shards.ShardWriter(path, attrs={"skeleton": LAYOUT, "provenance": PROV}) as w:
+    with shards.ShardWriter(path, attrs={"skeleton": "holistic178", "provenance": PROV}) as w:
         for i, (vid, split) in enumerate((("v_train", "train"), ("v_dev", "dev"), ("v_test", "test"))):
             poses, mask = _skeleton(4 + i, 10 + i)
             made[vid] = (poses, mask)
             w.write(shards.VideoArrays(vid, poses.reshape(len(poses), -1), mask[:, :8].all(axis=1),
                                        {"joint_mask": mask},
                                        {"split": split, "text": f"satz {i}", "gloss": f"G{i} H",
-                                        "signer": "S1", "fps": 25.0}))
+                                        "signer": "S1", "fps": 25.0, "source": source}))
     return made
 
 
@@ -197,6 +197,26 @@ def test_export_predictions_needs_an_fps(tmp_path):
     assert pose.body.fps == 25.0 and (pose.body.confidence == 1.0).all()
     np.testing.assert_array_equal(pose.body.data.data[:, 0], poses)
     assert (tmp_path / "out/corpus.csv").read_text().splitlines()[1] == "s1|test|hallo welt|||s1.pose"
+
+
+def test_slrtp_sequences_keep_their_face_unnamed(tmp_path):
+    """SLRTP challenge poses hold the face points in an unpublished order: no mesh-index names."""
+    made = _skeleton_file(tmp_path / "skeletons.h5", source="slrtp_poses")
+    pose_io.export_pose_files(tmp_path / "skeletons.h5", tmp_path / "out")
+    pose = Pose.read((tmp_path / "out/v_dev.pose").read_bytes())
+    face = pose.header.components[3]
+    assert (face.name, face.points[:2], len(face.points)) == ("SLRTP_FACE", ["face0", "face1"], 128)
+    assert len(face.limbs) == 0
+    np.testing.assert_array_equal(pose.body.data.data[:, 0], made["v_dev"][0])
+    manifest, rejected = build_manifest("pf", "pose_files", tmp_path / "out", n_shards=1)
+    assert manifest.empty and rejected["reason"].str.contains("FACE_LANDMARKS").all()
+
+    pred = tmp_path / "predictions.h5"                    # a prediction file records the layout it follows
+    with shards.ShardWriter(pred, attrs={"skeleton": "slrtp178"}) as w:
+        w.write(shards.VideoArrays("p", np.zeros((2, 534), np.float32), np.ones(2, bool),
+                                   attrs={"split": "test", "fps": 25.0}))
+    pose_io.export_pose_files(pred, tmp_path / "pred")
+    assert Pose.read((tmp_path / "pred/p.pose").read_bytes()).header.components[3].name == "SLRTP_FACE"
 
 
 def test_exported_folder_is_a_dataset_whose_skeletons_equal_the_source(tmp_path):

@@ -11,6 +11,12 @@ pose-format's own holistic files name them, so pose-format's tools find the poin
 * ``FACE_LANDMARKS`` (50-177): the FaceMesh index of each point as its name (``"0"``, ``"7"``, ...),
   as pose-format names face points; ascending mesh index, like the skeleton's face slots
 
+Sequences from SLRTP challenge files (skeleton source ``slrtp_poses``, or a file whose ``skeleton``
+attribute says ``slrtp178``) hold the same 128 face points in the challenge's own, unpublished
+order, so their face cannot carry mesh-index names: it is written as ``SLRTP_FACE`` with points
+``face0`` ... ``face127`` (the challenge's keypoint names) and no limbs. Such files are not read back
+as a ``pose_files`` dataset (use kind ``slrtp_poses`` for the challenge's own files).
+
 Points are x, y, z (``XYZC``) in the skeleton's units (neck-centred shoulder widths for this
 pipeline's skeletons and predictions); confidence is 1.0 for a valid joint and 0.0 for a masked one;
 fps is the sequence's frame rate. The header's canvas size is 0 x 0 x 0 (the points are not pixels).
@@ -57,6 +63,7 @@ POSE_COMPONENT = "POSE_LANDMARKS"
 RIGHT_HAND_COMPONENT = "RIGHT_HAND_LANDMARKS"
 LEFT_HAND_COMPONENT = "LEFT_HAND_LANDMARKS"
 FACE_COMPONENT = "FACE_LANDMARKS"
+SLRTP_FACE_COMPONENT = "SLRTP_FACE"
 
 #: MediaPipe ``PoseLandmark`` name of each body slot 0-7.
 BODY_POINTS: tuple[str, ...] = tuple(name.upper() for name in BODY_NAMES)
@@ -71,6 +78,8 @@ HAND_POINTS: tuple[str, ...] = (
 )
 #: FaceMesh index of each face slot 50-177, as a point name.
 FACE_POINTS: tuple[str, ...] = tuple(str(i) for i in FACE_FROM_MESH)
+#: Names of the face slots of SLRTP challenge poses, whose mesh index per slot is not published.
+SLRTP_FACE_POINTS: tuple[str, ...] = tuple(f"face{i}" for i in range(len(FACE_FROM_MESH)))
 
 #: ``(component, point)`` of every skeleton slot 0-177.
 SLOT_POINTS: tuple[tuple[str, str], ...] = (
@@ -91,7 +100,7 @@ HAND_LIMBS: tuple[tuple[int, int], ...] = tuple(
 #: Component colours (RGB) for pose-format's viewers.
 COLOURS: dict[str, tuple[int, int, int]] = {
     POSE_COMPONENT: (30, 90, 150), RIGHT_HAND_COMPONENT: (210, 40, 40), LEFT_HAND_COMPONENT: (40, 150, 40),
-    FACE_COMPONENT: (90, 90, 90),
+    FACE_COMPONENT: (90, 90, 90), SLRTP_FACE_COMPONENT: (90, 90, 90),
 }
 CORPUS_FILE = "corpus.csv"
 CORPUS_HEADER: tuple[str, ...] = ("name", "split", "text", "gloss", "speaker", "file")
@@ -111,19 +120,36 @@ def face_limbs() -> tuple[tuple[int, int], ...]:
     return tuple(sorted((where[a], where[b]) for a, b in FACEMESH_CONTOURS))
 
 
-def skeleton_components() -> tuple[PoseComponent, ...]:
-    """The four named components of a skeleton ``.pose`` file, in slot order."""
+def skeleton_components(mesh_order: bool = True) -> tuple[PoseComponent, ...]:
+    """The four named components of a skeleton ``.pose`` file, in slot order; the face is
+    ``SLRTP_FACE`` (``face0`` ...) when its slots are not in ascending mesh order (SLRTP poses)."""
+    face = (PoseComponent(FACE_COMPONENT, FACE_POINTS, face_limbs(), COLOURS[FACE_COMPONENT])
+            if mesh_order else
+            PoseComponent(SLRTP_FACE_COMPONENT, SLRTP_FACE_POINTS, (), COLOURS[SLRTP_FACE_COMPONENT]))
     return (
         PoseComponent(POSE_COMPONENT, BODY_POINTS, BODY_LIMBS, COLOURS[POSE_COMPONENT]),
         PoseComponent(RIGHT_HAND_COMPONENT, HAND_POINTS, HAND_LIMBS, COLOURS[RIGHT_HAND_COMPONENT]),
         PoseComponent(LEFT_HAND_COMPONENT, HAND_POINTS, HAND_LIMBS, COLOURS[LEFT_HAND_COMPONENT]),
-        PoseComponent(FACE_COMPONENT, FACE_POINTS, face_limbs(), COLOURS[FACE_COMPONENT]),
+        face,
     )
 
 
-def skeleton_to_pose(poses: np.ndarray, joint_mask: np.ndarray, fps: float) -> PoseFile:
+def face_in_mesh_order(file_attrs: Mapping[str, Any], video_attrs: Mapping[str, Any]) -> bool:
+    """Whether a sequence's face slots hold FaceMesh points in ascending mesh index (skeletons built by
+    this pipeline) rather than in the SLRTP challenge's order: the sequence's ``source`` attribute
+    decides where it has one (skeleton files), else the file's ``skeleton`` attribute (``slrtp178``:
+    challenge order)."""
+    source = video_attrs.get("source")
+    if source is not None:
+        return source != "slrtp_poses"
+    return file_attrs.get("skeleton") != "slrtp178"
+
+
+def skeleton_to_pose(poses: np.ndarray, joint_mask: np.ndarray, fps: float,
+                     mesh_order: bool = True) -> PoseFile:
     """``poses (T, 178, 3)`` and ``joint_mask (T, 178)`` bool at ``fps`` frames/s -> a :class:`PoseFile`
-    with the named components; masked joints get confidence 0 and coordinates 0."""
+    with the named components (:func:`skeleton_components`; ``mesh_order`` False for SLRTP poses);
+    masked joints get confidence 0 and coordinates 0."""
     poses = np.asarray(poses, dtype=np.float32)
     joint_mask = np.asarray(joint_mask, dtype=bool)
     if poses.ndim != 3 or poses.shape[1:] != (N_JOINTS, 3):
@@ -131,7 +157,7 @@ def skeleton_to_pose(poses: np.ndarray, joint_mask: np.ndarray, fps: float) -> P
     if joint_mask.shape != poses.shape[:2]:
         raise ValueError(f"joint_mask must be {poses.shape[:2]}, got {joint_mask.shape}")
     points = np.where(joint_mask[..., None], poses, 0.0).astype(np.float32)            # (T, 178, 3)
-    return PoseFile(points, joint_mask.astype(np.float32), float(fps), skeleton_components())
+    return PoseFile(points, joint_mask.astype(np.float32), float(fps), skeleton_components(mesh_order))
 
 
 def missing_points(pose: PoseFile) -> list[str]:
@@ -224,11 +250,13 @@ def export_pose_files(results_h5: str | os.PathLike[str], out_dir: str | os.Path
     export to those splits. fps: each sequence's ``fps`` attribute, else ``fps`` (predictions do not
     record one: pass the dataset's frame rate). Beside the files, ``corpus.csv`` (``|``-separated,
     header ``name|split|text|gloss|speaker|file``) makes the folder a ``pose_files`` dataset, and
-    ``provenance.json`` records the source file, its provenance and this export. The folder is
-    replaced as a whole once complete. Returns the number of sequences written.
+    ``provenance.json`` records the source file, its provenance and this export. SLRTP challenge
+    sequences get an ``SLRTP_FACE`` component (:func:`face_in_mesh_order`). The folder is replaced as
+    a whole once complete. Returns the number of sequences written.
     """
     results_h5 = Path(results_h5)
     wanted = None if splits is None else set(splits)
+    file_attrs = shards.read_attrs(results_h5)
     rows: list[str] = ["|".join(CORPUS_HEADER)]
     written = 0
     with atomic_dir(out_dir) as tmp:
@@ -250,7 +278,7 @@ def export_pose_files(results_h5: str | os.PathLike[str], out_dir: str | os.Path
             joint_mask = (np.asarray(jm, dtype=bool) if jm is not None
                           else np.repeat(v.mask[:, None], N_JOINTS, axis=1))                # (T, 178)
             joint_mask = joint_mask & v.mask[:, None]
-            pose = skeleton_to_pose(poses, joint_mask, float(rate))
+            pose = skeleton_to_pose(poses, joint_mask, float(rate), face_in_mesh_order(file_attrs, v.attrs))
             (tmp / f"{v.video_id}.pose").write_bytes(to_bytes(pose))
             fields = [v.video_id, split, str(v.attrs.get("text", "")), str(v.attrs.get("gloss", "")),
                       str(v.attrs.get("signer", "")), f"{v.video_id}.pose"]
@@ -261,11 +289,10 @@ def export_pose_files(results_h5: str | os.PathLike[str], out_dir: str | os.Path
             which = "" if wanted is None else f" of split(s) {', '.join(sorted(wanted))}"
             raise ValueError(f"{results_h5} holds no sequence{which}; nothing to export to {out_dir}")
         (tmp / CORPUS_FILE).write_text("\n".join(rows) + "\n", encoding="utf-8")
-        source_attrs = shards.read_attrs(results_h5)
         record = provenance.collect(
             {"export": "pose_files", "fps": fps, "splits": None if wanted is None else sorted(wanted)},
             inputs=[results_h5],
-            extra={"source": str(results_h5), "source_provenance": source_attrs.get("provenance"),
+            extra={"source": str(results_h5), "source_provenance": file_attrs.get("provenance"),
                    "sequences": written},
         )
         (tmp / PROVENANCE_FILE).write_text(json.dumps(record, indent=1, sort_keys=True, default=str) + "\n",
