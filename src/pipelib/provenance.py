@@ -17,7 +17,7 @@ from typing import Any
 
 TRACKED_PACKAGES = (
     "pipelib", "numpy", "torch", "mediapipe", "opencv-python", "h5py", "pyarrow", "snakemake",
-    "onnxruntime", "mlflow", "sacrebleu", "jiwer",
+    "onnxruntime", "mlflow", "sacrebleu", "jiwer", "pose-format",
 )
 
 

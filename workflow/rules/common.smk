@@ -9,7 +9,6 @@ from snakemake.utils import validate
 from pipelib.estimators.base import SLOT_ORDER
 from pipelib.estimators.registry import is_derived, uses_gpu, weight_keys
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 
@@ -36,6 +35,10 @@ def dataset_cfg(ds):
             f"Dataset '{ds}' is not configured: add it under `datasets:` in config/config.yaml "
             f"(configured: {', '.join(config['datasets'])})."
         ) from None
+
+
+# Kinds that hold poses, not pixels: no extraction, fusion or SignX; skeletons come from the files.
+POSE_ONLY_KINDS = ("slrtp_poses", "pose_files")
 
 
 def synthetic_datasets():
@@ -111,6 +114,7 @@ def poses_resources():
 
 # ---- paths ---------------------------------------------------------------------------------
 
+
 def manifest_path(ds):
     return f"results/{ds}/manifest.parquet"
 
@@ -163,9 +167,12 @@ def get_fused_shards(wildcards):
 def dataset_outputs(ds):
     """The furthest outputs built for dataset `ds`: its table, report and (given pixels) SignX reports."""
     outputs = [f"results/{ds}/{table_name(ds)}.csv", f"results/{ds}/report.md"]
-    if dataset_cfg(ds)["kind"] != "slrtp_poses":  # SignX needs pixels and the five estimators
-        outputs += [f"results/{ds}/recognition.csv", f"results/{ds}/efficiency.csv",
-                    f"results/{ds}/signx/closeness.csv"]
+    if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:  # SignX needs pixels and the five estimators
+        outputs += [
+            f"results/{ds}/recognition.csv",
+            f"results/{ds}/efficiency.csv",
+            f"results/{ds}/signx/closeness.csv",
+        ]
     return outputs
 
 
@@ -175,6 +182,7 @@ def get_final_output():
 
 
 # ---- production ------------------------------------------------------------------------------
+
 
 def check_model_sections():
     """Check the model and training sections with the library's own config classes at start-up."""
@@ -192,8 +200,9 @@ def check_model_sections():
         GeneratorConfig.from_dict(gen["model"], "production.generator.model")
         for phase in ("phase1", "phase2"):
             TrainConfig.from_dict(gen[phase]["train"], f"production.generator.{phase}.train")
-        TrainConfig.from_dict(config["evaluation"]["back_translation"]["train"],
-                              "evaluation.back_translation.train")
+        TrainConfig.from_dict(
+            config["evaluation"]["back_translation"]["train"], "evaluation.back_translation.train"
+        )
         check_signx_sections(TrainConfig)
     except (ValueError, TypeError, FileNotFoundError) as err:
         raise WorkflowError(f"config/config.yaml: {err}") from None
@@ -209,8 +218,9 @@ def check_signx_sections(train_config):
     sx = config["signx"]
     Pose2GlossConfig.from_dict({"vocab_size": 5} | sx["pose2gloss"]["model"], "signx.pose2gloss.model")
     Video2PoseConfig.from_dict(sx["video2pose"]["model"], "signx.video2pose.model")
-    rec = RecognizerConfig.from_dict({"gloss_vocab_size": 5, "text_vocab_size": 5} | sx["recognizer"]["model"],
-                                     "signx.recognizer.model")
+    rec = RecognizerConfig.from_dict(
+        {"gloss_vocab_size": 5, "text_vocab_size": 5} | sx["recognizer"]["model"], "signx.recognizer.model"
+    )
     for target in sx["recognizer"]["targets"]:
         recognizer_train_config(sx["recognizer"], target, rec.d_model)
     for name in ("pose2gloss", "video2pose"):
@@ -233,12 +243,13 @@ def generator_params(phase):
 
 
 def get_holistic_shards(wildcards):
-    if dataset_cfg(wildcards.ds)["kind"] == "slrtp_poses":
+    if dataset_cfg(wildcards.ds)["kind"] in POSE_ONLY_KINDS:
         return []
     return [poses_shard(wildcards.ds, "mediapipe", k) for k in shard_ids(wildcards.ds)]
 
 
 # ---- evaluation ------------------------------------------------------------------------------
+
 
 def table_name(ds):
     """table6 for CSL-Daily (as in the paper), table5 for every other corpus."""
@@ -309,13 +320,19 @@ def external_predictions(ds):
     out = {}
     for name, entry in dataset_cfg(ds).get("predictions", {}).items():
         if name in RESERVED_SYSTEMS:
-            raise WorkflowError(f"datasets.{ds}.predictions.{name}: the name is reserved for the table's own "
-                                "rows; rename it")
+            raise WorkflowError(
+                f"datasets.{ds}.predictions.{name}: the name is reserved for the table's own "
+                "rows; rename it"
+            )
         path = os.path.expandvars(os.path.expanduser(str(entry.get(split) or "")))
         if not path or not os.path.isfile(path):
-            where = f"has no `{split}` file" if not path else f"`{split}` points to {path}, which does not exist"
-            raise WorkflowError(f"datasets.{ds}.predictions.{name} {where}: table5 scores split {split} "
-                                "(evaluation.split); give that split's prediction file.")
+            where = (
+                f"has no `{split}` file" if not path else f"`{split}` points to {path}, which does not exist"
+            )
+            raise WorkflowError(
+                f"datasets.{ds}.predictions.{name} {where}: table5 scores split {split} "
+                "(evaluation.split); give that split's prediction file."
+            )
         out[name] = {**entry, split: path}
     return sorted_section(out)
 
@@ -342,8 +359,11 @@ def get_table_inputs(wildcards):
 def get_export_input(wildcards):
     """What `results/{ds}/export/{system}_{split}.pt` is written from."""
     production = f"results/{wildcards.ds}/production"
-    return {"GT": f"{production}/skeletons.h5", "DARSLP": f"{production}/predictions_phase1.h5",
-            "DARSLP-KL": f"{production}/predictions_phase2.h5"}[wildcards.system]
+    return {
+        "GT": f"{production}/skeletons.h5",
+        "DARSLP": f"{production}/predictions_phase1.h5",
+        "DARSLP-KL": f"{production}/predictions_phase2.h5",
+    }[wildcards.system]
 
 
 def get_report_inputs(wildcards):
@@ -355,7 +375,7 @@ def get_report_inputs(wildcards):
         "priors": f"results/{ds}/production/priors.h5",
         "renders": [f"results/{ds}/production/comparison_{p}.gif" for p in ("phase1", "phase2")],
     }
-    if dataset_cfg(ds)["kind"] != "slrtp_poses":
+    if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:
         inputs["fusion"] = f"results/{ds}/fused/report.csv"
     return inputs
 
@@ -366,6 +386,7 @@ def reported_scores():
 
 
 # ---- SignX -----------------------------------------------------------------------------------
+
 
 def signx_section(name):
     return sorted_section(config["signx"][name])
@@ -400,4 +421,3 @@ def get_signx_eval_inputs(wildcards):
     for target in config["signx"]["recognizer"]["targets"]:
         inputs[f"recognizer_{target}"] = f"results/{ds}/signx/recognizer_{target}/averaged.pt"
     return inputs
-

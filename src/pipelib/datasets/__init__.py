@@ -6,6 +6,7 @@ Each corpus kind has one reader module whose ``scan(root, ...)`` lists :class:`r
 - ``csl_daily``: CSL-Daily, JPEG frame folders.
 - ``slrtp``: SLRTP 2025 challenge pose files, one ``.pt`` per split.
 - ``videos``: plain video files listed in ``<root>/corpus.csv``.
+- ``pose_files``: pose-format ``.pose`` files listed in ``<root>/corpus.csv``.
 
 ``frames`` lists, decodes and verifies frame folders and video files; ``manifest`` verifies every
 entry, assigns shards and writes the manifest and rejected tables as parquet. ``values`` holds the

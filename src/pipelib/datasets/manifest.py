@@ -1,7 +1,7 @@
 """The per-dataset manifest: every usable sequence with its frames verified and its shard assigned.
 
-Manifest columns: id, split, source (absolute frame folder, video file or .pt file), media
-(``frames``/``video``/``poses``), frame_count, fps, signer, gloss, text, shard (int in
+Manifest columns: id, split, source (absolute frame folder, video file, .pt or .pose file), media
+(``frames``/``video``/``poses``/``pose_file``), frame_count, fps, signer, gloss, text, shard (int in
 [0, n_shards)). Rows are sorted by split (train, dev, test) then id. Entries that cannot be used go
 to the rejected table: id, split, source, reason. Both are parquet files whose schema metadata holds
 the provenance JSON under ``pipelib.provenance``.
@@ -23,10 +23,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelib.datasets import csl_daily, phoenix, slrtp, videos
+from pipelib.datasets import csl_daily, phoenix, pose_files, slrtp, videos
 from pipelib.datasets.errors import ManifestError
 from pipelib.datasets.frames import VERIFY_MODES, verify_source
-from pipelib.datasets.records import MANIFEST_COLUMNS, REJECTED_COLUMNS, SPLITS, Entry
+from pipelib.datasets.records import MANIFEST_COLUMNS, POSE_MEDIA, REJECTED_COLUMNS, SPLITS, Entry
 from pipelib.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ READERS: dict[str, Callable[..., list[Entry]]] = {
     "phoenix14t": phoenix.scan,
     "csl_daily": csl_daily.scan,
     "slrtp_poses": slrtp.scan,
+    "pose_files": pose_files.scan,
     "videos": videos.scan,
 }
 MANIFEST_SCHEMA = pa.schema([
@@ -67,7 +68,7 @@ def _id_problem(entry: Entry, seen: dict[str, str]) -> str | None:
 
 def _verify(entries: Sequence[Entry], mode: str, threads: int) -> None:
     """Fill frame_count and reject of each entry still pending, ``threads`` entries at a time."""
-    todo = [e for e in entries if e.reject is None and e.media != "poses"]
+    todo = [e for e in entries if e.reject is None and e.media not in POSE_MEDIA]
     with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
         results = list(pool.map(lambda e: verify_source(e.source, e.media, mode), todo))
     for entry, (count, reason) in zip(todo, results, strict=True):

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
-MEDIA: tuple[str, ...] = ("frames", "video", "poses")
+MEDIA: tuple[str, ...] = ("frames", "video", "poses", "pose_file")
+#: Media that hold poses, not pixels: their frame count is read with the poses, never decoded.
+POSE_MEDIA: tuple[str, ...] = ("poses", "pose_file")
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "id", "split", "source", "media", "frame_count", "fps", "signer", "gloss", "text", "shard",
@@ -18,8 +20,9 @@ REJECTED_COLUMNS: tuple[str, ...] = ("id", "split", "source", "reason")
 class Entry:
     """One sequence of a corpus.
 
-    ``source`` is absolute: a frame folder (media ``frames``), a video file (``video``) or the
-    split's ``.pt`` file (``poses``; the sequence is ``load_split(source)[id]``). ``frame_count`` is
+    ``source`` is absolute: a frame folder (media ``frames``), a video file (``video``), the
+    split's ``.pt`` file (``poses``; the sequence is ``load_split(source)[id]``) or a pose-format
+    ``.pose`` file (``pose_file``). ``frame_count`` is
     None until verified, except for poses whose length is read with the file. ``fps`` is frames per
     second. ``signer`` is "" when the corpus does not say. ``gloss`` and ``text`` are
     space-separated tokens. ``reject`` holds a reason found while scanning (the entry then goes to

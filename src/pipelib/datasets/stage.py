@@ -15,7 +15,7 @@ from pipelib.io.atomic import atomic_path
 log = logging.getLogger("pipelib.datasets")
 
 
-LABEL_SUFFIXES = (".csv", ".txt", ".pt")
+LABEL_SUFFIXES = (".csv", ".txt", ".pt", ".pose")
 
 
 def label_files(root: Path, depth: int = 4) -> list[Path]:

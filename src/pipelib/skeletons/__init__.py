@@ -21,7 +21,9 @@ Masking (:mod:`~pipelib.skeletons.gaps`): a frame without a pose is masked whole
 of at most ``max_gap`` frames with tracking on both sides is filled per joint by linear
 interpolation in the normalised coordinates; longer gaps and leading / trailing gaps stay masked.
 Masked joints are 0. SLRTP challenge poses (manifest media ``poses``) are already normalised and
-pass through unchanged. Every skeleton, either way, is checked: joints holding NaN/Inf are masked,
+pass through unchanged. pose-format files (media ``pose_file``) are read by point name, then centred
+and scaled as above, joint by joint as the file marks them (no gap interpolation; a frame without
+both shoulders is masked). Every skeleton, either way, is checked: joints holding NaN/Inf are masked,
 joints with a coordinate beyond ``max_abs_value`` are masked or refused (``out_of_range``), and each
 video with masked joints is logged and listed in the file attribute ``input_checks``.
 
@@ -37,5 +39,6 @@ Config section ``skeletons`` (:class:`~pipelib.skeletons.config.SkeletonConfig`)
 Modules: ``layout`` (slot tables), ``config``, ``pixels`` (Holistic -> pixel skeleton), ``normalise``,
 ``gaps``, ``build`` (:func:`build_skeleton`), ``write`` (:func:`write_skeletons`, one HDF5 per
 dataset), ``export`` (:func:`export_slrtp`, one split of skeletons or predictions as an SLRTP ``.pt``
-for the public evaluator).
+for the public evaluator), ``pose_io`` (skeletons as named pose-format ``.pose`` files both ways;
+:func:`export_pose_files`).
 """

@@ -58,7 +58,7 @@ def read_split(path: str | os.PathLike[str], split: str) -> list[SkeletonSequenc
 
 
 #: The layout each skeleton source gives (per-video attribute ``source`` of skeleton files).
-SOURCE_LAYOUT = {"mediapipe_holistic": HOLISTIC, "slrtp_poses": SLRTP}
+SOURCE_LAYOUT = {"mediapipe_holistic": HOLISTIC, "slrtp_poses": SLRTP, "pose_file": HOLISTIC}
 
 
 def read_layout(path: str | os.PathLike[str]) -> str:

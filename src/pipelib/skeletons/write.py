@@ -2,7 +2,9 @@
 
 Videos (media ``frames``/``video``) are built from the MediaPipe Holistic shards with
 :func:`~pipelib.skeletons.build.build_skeleton`. SLRTP challenge poses (media ``poses``) are already
-normalised by the challenge and pass through unchanged (z set to 0 when ``depth`` is false). Every
+normalised by the challenge and pass through unchanged (z set to 0 when ``depth`` is false).
+pose-format ``.pose`` files (media ``pose_file``) are read by point name and neck-centred and scaled
+like MediaPipe skeletons (:func:`~pipelib.skeletons.pose_io.pose_file_skeleton`). Every
 skeleton is then checked (:func:`checked_joints`): joints holding NaN/Inf are masked, joints beyond
 ``max_abs_value`` are masked or refused (``out_of_range``), and each video with masked joints is
 logged and listed in the file attribute ``input_checks``. A sequence that cannot be built goes to the
@@ -22,11 +24,14 @@ import pandas as pd
 
 from pipelib.datasets import slrtp
 from pipelib.datasets.errors import DatasetError
+from pipelib.datasets.records import POSE_MEDIA
 from pipelib.datasets.values import InputValueError, ValueCheck, mask_bad_values
 from pipelib.io import shards
+from pipelib.io.pose_file import PoseFileError
 from pipelib.skeletons.build import build_skeleton
 from pipelib.skeletons.config import SkeletonConfig
 from pipelib.skeletons.layout import BODY, HOLISTIC, N_JOINTS, N_VALUES, SLRTP
+from pipelib.skeletons.pose_io import PoseLayoutError, pose_file_skeleton
 
 log = logging.getLogger("pipelib.skeletons")
 
@@ -157,6 +162,10 @@ def write_skeletons(
                     entry = cache.entry(str(row.source), vid)
                     poses, joint_mask, check = slrtp_skeleton(entry, cfg, vid, str(row.source))
                     meta.update(name=str(entry.get("name", vid)), source="slrtp_poses")
+                elif row.media == "pose_file":
+                    built = pose_file_skeleton(str(row.source), cfg, vid)
+                    poses, joint_mask, check = checked_joints(*built, cfg, vid, str(row.source))
+                    meta.update(source="pose_file")
                 else:
                     if vid not in where:
                         why = upstream.get(vid, "it is in none of the MediaPipe shards given")
@@ -164,13 +173,13 @@ def write_skeletons(
                     hol = shards.read_video(where[vid], vid, extras=HOLISTIC_EXTRAS)
                     poses, joint_mask, check = checked_joints(*build_skeleton(hol, cfg), cfg, vid, where[vid])
                     meta.update(source="mediapipe_holistic", image_size=hol.attrs.get("image_size"))
-            except (ValueError, DatasetError, OSError) as exc:
+            except (ValueError, DatasetError, OSError, PoseFileError, PoseLayoutError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 writer.fail(vid, reason)
                 log.warning("%s failed: %s", vid, reason)
                 continue
             if check.masked:
-                checks.append(_report(vid, str(row.source) if row.media == "poses" else where[vid],
+                checks.append(_report(vid, str(row.source) if row.media in POSE_MEDIA else where[vid],
                                       check, cfg))
             video = _video(vid, poses, joint_mask, meta)
             writer.write(video)
