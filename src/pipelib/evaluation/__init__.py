@@ -1,2 +1,3 @@
-"""Evaluation: the SLRTP 2025 sign-production metrics (DTW-MJE on poses; BLEU, chrF, ROUGE, WER on
-back-translated text), scored at 12.5 fps."""
+"""Evaluation: the SLRTP 2025 sign-production metrics (DTW-MJE, total_distance and avg_duration on poses;
+BLEU, chrF, ROUGE, WER on back-translated text), scored on the frames the evaluator scores (every second
+ground-truth frame), with bootstrap intervals and paired tests (``statistics``)."""

@@ -19,8 +19,9 @@ and metric, so comparisons between systems are paired: both are scored on the sa
 - Paired test of systems A and B on one metric: observed difference ``d = A - B``; per resample
   ``d_b = A_b - B_b``. Shifting the bootstrap distribution of the difference to the null hypothesis,
   the two-sided p-value is ``(1 + #{b: |d_b - d| >= |d|}) / (B + 1)`` (Koehn 2004 with the shift of
-  Riezler & Maxwell 2005; the +1 as in sacrebleu). Identical systems get p = 1. The difference's
-  interval uses the percentile rule above on ``d_b``.
+  Riezler & Maxwell 2005; the +1 as in sacrebleu). Identical systems get p = 1 (sacrebleu's ``paired_bs``
+  counts strictly larger centred |differences|, which gives two identical systems p = 1 / (B + 1)).
+  The difference's interval uses the percentile rule above on ``d_b``.
 """
 
 from __future__ import annotations
