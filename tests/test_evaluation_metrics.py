@@ -1,4 +1,5 @@
-"""SLRTP 2025 metrics: hand-computed values on small inputs, DTW paths, 12.5 fps subsampling."""
+"""SLRTP 2025 metrics: hand-computed values on small inputs, DTW paths of both fastdtw builds, the
+evaluator's frame-rate rule, total_distance and avg_duration."""
 
 import math
 
@@ -84,6 +85,94 @@ def test_dtw_rejects_bad_input():
         dtw.dtw_exact(np.full((2, 3), np.nan), np.zeros((2, 3)))
 
 
+# --- DTW: the C build's semantics -------------------------------------------------------------------
+
+
+def test_fastdtw_uses_the_packages_pure_python_module():
+    assert dtw._PURE.__name__ == "fastdtw.fastdtw" and dtw._PURE.__file__.endswith("fastdtw.py")
+
+
+def test_c_ties_take_the_diagonal_where_pure_python_walks_the_edges():
+    # all costs 0. C: the diagonal wins every tie it is in; a cell in column 0 can only come from above.
+    assert dtw.fastdtw_c(np.zeros((2, 3)), np.zeros((2, 3)))[1] == [(0, 0), (1, 1)]
+    assert dtw.fastdtw_c(np.zeros((5, 3)), np.zeros((4, 3)))[1] == [(0, 0), (1, 0), (2, 1), (3, 2), (4, 3)]
+    # x = 0 5 0, y = 0 -5 0: D(1,1) = 10 from (0,0); D(1,2) = D(2,1) = 10, each tied between an edge
+    # predecessor (5) and the diagonal (5); D(2,2) = 10 ties all three. Same cost, different paths.
+    x, y = np.array([[0.0], [5], [0]]), np.array([[0.0], [-5], [0]])
+    assert dtw.fastdtw_c(x, y) == (10.0, [(0, 0), (1, 1), (2, 2)])
+    assert dtw.fastdtw(x, y) == (10.0, [(0, 0), (0, 1), (0, 2), (1, 2), (2, 2)])
+    assert dtw.dtw_exact(x, y) == dtw.fastdtw(x, y)
+
+
+def test_c_ties_prefer_left_over_up():
+    # x = 0 1 0, y = 1 0 1; D = [[1, 1, 2], [1, 2, 1], [2, 1, 2]]. At (2, 2) up D(1,2) = left D(2,1) = 1 are
+    # below the diagonal D(1,1) = 2: C takes left, pure Python (sums, up first) takes up.
+    x, y = np.array([[0.0], [1], [0]]), np.array([[1.0], [0], [1]])
+    assert dtw.fastdtw_c(x, y) == (2.0, [(0, 0), (1, 0), (2, 1), (2, 2)])
+    assert dtw.fastdtw(x, y) == (2.0, [(0, 0), (0, 1), (1, 2), (2, 2)])
+
+
+def test_c_windowed_step_never_enters_the_cell_past_the_previous_rows_bound_diagonally():
+    # row 0 holds column 0 only, row 1 columns 0..2; all costs 0. (1, 1) is just past row 0's bound:
+    # C reaches it from (1, 0), not diagonally from (0, 0), though (0, 0) is inside the window.
+    x, y = np.zeros((2, 3)), np.zeros((3, 3))
+    assert dtw.dtw_c_window(x, y, [0, 0], [0, 2])[1] == [(0, 0), (1, 0), (1, 1), (1, 2)]
+    # with row 0 reaching column 1 the diagonal is allowed and wins the tie
+    assert dtw.dtw_c_window(x, y, [0, 0], [1, 2])[1] == [(0, 0), (1, 1), (1, 2)]
+
+
+def test_c_window_bounds_by_hand_and_the_last_row_differs_from_pure_python():
+    # coarse path rows 0..4 with columns 0-1, 2, 3, 3, 4 -> per coarse row lowest/highest column
+    # [0,2,3,3,4] / [1,2,3,3,4]; widened by 1 row and column: low [0,0,1,2,2], high [3,4,4,5,5]; the row
+    # past the path repeats [2, 5]; doubled and clipped to the 10 columns of the fine grid.
+    path = [(0, 0), (0, 1), (1, 2), (2, 3), (3, 3), (4, 4)]
+    low, high = dtw.c_window(path, 11, 10, 1)
+    assert low.tolist() == [0, 0, 0, 0, 2, 2, 4, 4, 4, 4, 4]
+    assert high.tolist() == [7, 7, 9, 9, 9, 9, 9, 9, 9, 9, 9]
+    # the pure-Python window widens only the path's last row into fine row 10: it starts at column 6
+    pure = getattr(dtw._PURE, "__expand_window")(path, 11, 10, 1)
+    assert min(j for i, j in pure if i == 10) == 6
+    assert [min(j for i, j in pure if i == r) for r in range(10)] == low[:10].tolist()
+
+
+def test_fastdtw_c_matches_the_compiled_extension():
+    # reference outputs of the fastdtw 0.3.4 C extension (built from the sdist with Cython 0.29 on
+    # Python 3.11, Euclidean dist, radius 1); the pure-Python build's outputs beside them
+    x = np.array([0, 2, 1, 2, 1, 0], float)[:, None]
+    y = np.array([0, 0, 0, 0, 1], float)[:, None]
+    assert dtw.fastdtw_c(x, y) == (5.0, [(0, 0), (0, 1), (1, 2), (2, 3), (3, 4), (4, 4), (5, 4)])
+    assert dtw.fastdtw(x, y) == (3.0, [(0, 0), (0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4), (4, 4),
+                                       (5, 4)])
+    x = np.array([2, 1, 2, 2, 0], float)[:, None]
+    y = np.array([2, 0, 1, 0, 1, 0, 1], float)[:, None]
+    assert dtw.fastdtw_c(x, y) == (4.0, [(0, 0), (1, 0), (2, 0), (3, 0), (4, 1), (4, 2), (4, 3), (4, 4),
+                                         (4, 5), (4, 6)])
+    assert dtw.fastdtw(x, y) == (5.0, [(0, 0), (1, 1), (1, 2), (2, 2), (3, 2), (4, 3), (4, 4), (4, 5),
+                                       (4, 6)])
+
+
+def test_fastdtw_c_is_a_valid_upper_bound_on_exact_dtw():
+    rng = np.random.default_rng(2)
+    for n, m in [(17, 9), (30, 41), (3, 25), (64, 64)]:
+        x = np.repeat(rng.normal(size=(n, 6)), rng.integers(1, 3, size=n), axis=0)  # held frames
+        y = rng.normal(size=(m, 6))
+        approx, path = dtw.fastdtw_c(x, y)
+        assert approx >= dtw.dtw_exact(x, y)[0] - 1e-9
+        assert approx == pytest.approx(sum(np.linalg.norm(x[i] - y[j]) for i, j in path))
+        assert path[0] == (0, 0) and path[-1] == (len(x) - 1, m - 1)
+        assert set(map(tuple, np.diff(np.asarray(path), axis=0))) <= {(1, 0), (0, 1), (1, 1)}
+
+
+def test_dtw_methods_by_name():
+    x, y = np.zeros((2, 3)), np.zeros((2, 3))
+    assert dtw.aligner("fastdtw")(x, y)[1] == [(0, 0), (0, 1), (1, 1)]
+    assert dtw.aligner("fastdtw_c")(x, y)[1] == [(0, 0), (1, 1)]
+    assert dtw.aligner("exact")(x, y)[1] == [(0, 0), (0, 1), (1, 1)]
+    assert dtw.describe("fastdtw_c", 2) == "fastdtw_c: FastDTW, fastdtw 0.3.4 C-extension semantics, radius 2"
+    with pytest.raises(ValueError, match="evaluation.dtw"):
+        dtw.aligner("soft")
+
+
 # --- DTW-MJE ----------------------------------------------------------------------------------------
 
 
@@ -113,28 +202,89 @@ def test_dtw_mje_skips_empty_and_none_pairs_and_accepts_torch():
         metrics.dtw_mje([gt], [gt, gt])
 
 
-# --- frame rate -------------------------------------------------------------------------------------
+# --- frame rate: the evaluator's rule -----------------------------------------------------------------
 
 
-def test_subsample_to_12_5_fps():
-    poses = np.arange(7)[:, None, None] * np.ones((1, 178, 3))
-    assert metrics.subsample(poses).shape == (4, 178, 3)
-    assert metrics.subsample(poses)[:, 0, 0].tolist() == [0, 2, 4, 6]
-    assert [metrics.subsample_step(f) for f in (25, 25.0, 12.5, 50)] == [2, 2, 1, 4]
-    with pytest.raises(ValueError, match="multiple of 12.5"):
-        metrics.subsample_step(30)
+def _ramp(t):
+    """(t, 178, 3) poses whose every coordinate is the frame index."""
+    return np.arange(t, dtype=float)[:, None, None] * np.ones((1, 178, 3))
 
 
-def test_score_system_subsamples_25_fps_poses_before_dtw():
-    gt = _frames(np.arange(10) * 2.0)
+def test_ground_truth_is_always_halved_predictions_only_at_its_rate():
+    gt, pred = _ramp(7), _ramp(6)
+    # the evaluator's default: predictions at 25 fps beside 25 fps ground truth -> both [::2]
+    p, g = metrics.scoring_frames([pred], [gt], 25.0, 25.0)
+    assert g[0][:, 0, 0].tolist() == [0, 2, 4, 6] and p[0][:, 0, 0].tolist() == [0, 2, 4]
+    # its README's --fps 12: predictions already at 12.5 fps are taken as they are (no error)
+    p, g = metrics.scoring_frames([pred], [gt], 12, 25.0)
+    assert p[0].shape[0] == 6 and g[0].shape[0] == 4
+    # a 30 fps corpus: ground truth and 30 fps predictions both [::2] (15 fps); 15 fps ones untouched
+    p, g = metrics.scoring_frames([pred, pred], [gt, gt], [30.0, 15.0], 30.0)
+    assert [len(x) for x in p] == [3, 6] and [len(x) for x in g] == [4, 4]
+    assert metrics.scoring_frames([None], [gt], 25.0, 25.0)[0] == [None]
+    with pytest.raises(ValueError, match="one per video"):
+        metrics.scoring_frames([pred, pred], [gt, gt], [25.0], 25.0)
+
+
+def test_odd_prediction_rates_are_scored_as_they_are_with_a_warning(caplog):
+    p, _ = metrics.scoring_frames([_ramp(8)], [_ramp(8)], 50.0, 25.0)
+    assert len(p[0]) == 8
+    assert "predictions at 50 fps against 25 fps ground truth" in caplog.text
+
+
+def test_score_system_scores_the_frames_it_is_given():
+    gt = _ramp(10) * 2.0
     pred = gt.copy()
-    pred[1::2, 0, 0] += 7.0  # odd frames wrong; dropped by [::2]
-    at_25 = metrics.score_system(None, None, [pred], [gt], fps=25.0)
-    at_12_5 = metrics.score_system(None, None, [pred], [gt], fps=12.5)
-    assert at_25["DTW-MJE"] == 0.0
-    assert at_12_5["DTW-MJE"] > 0.5
-    # ground truth at 25 fps, predictions already at 12.5 fps: only gt is subsampled
-    assert metrics.score_system(None, None, [pred[::2]], [gt], fps=12.5, gt_fps=25.0)["DTW-MJE"] == 0.0
+    pred[1::2] += 7.0  # odd frames wrong; dropped by the 25 fps rule
+    p, g = metrics.scoring_frames([pred], [gt], 25.0, 25.0)
+    assert metrics.score_system(None, None, p, g)["DTW-MJE"] == 0.0
+    p, g = metrics.scoring_frames([pred], [gt], 12.5, 25.0)  # taken as they are: every frame counts
+    assert metrics.score_system(None, None, p, g)["DTW-MJE"] > 0.5
+
+
+# --- total_distance and avg_duration --------------------------------------------------------------
+
+
+def _wrists(left, right):
+    """(T, 178, 3) poses with the left wrist (slot 5) and right wrist (slot 2) at the given x positions."""
+    out = np.zeros((len(left), 178, 3))
+    out[:, metrics.LEFT_WRIST, 0] = left
+    out[:, metrics.RIGHT_WRIST, 0] = right
+    return out
+
+
+def test_total_distance_is_a_ratio_of_mean_wrist_travel_per_wrist_averaged():
+    assert (metrics.LEFT_WRIST, metrics.RIGHT_WRIST) == (5, 2)  # SLRTP's LWrist and RWrist
+    gt = [_wrists([0, 1, 2, 3], [0, 2, 0, 2]), _wrists([0, 0, 0, 1], [0, 0, 0, 0])]  # left 3, 1; right 6, 0
+    pred = [_wrists([0, 1, 1], [0, 1, 0]), _wrists([0, 1, 0, 1, 0], [0, 0, 0, 0, 0])]  # left 1, 4; right 2, 0
+    # left: mean 2.5 / mean 2 = 1.25; right: mean 1 / mean 3 = 1/3; averaged
+    assert metrics.total_distance(pred, gt) == pytest.approx((1.25 + 1 / 3) / 2)
+    assert metrics.total_distance(gt, gt) == 1.0
+    # a prediction frozen in place travels nowhere
+    assert metrics.total_distance([g[:1].repeat(5, axis=0) for g in gt], gt) == 0.0
+    assert metrics.path_length(np.array([[0, 0, 0], [3, 4, 0], [3, 4, 0]])) == 5.0
+
+
+def test_avg_duration_is_the_mean_length_ratio():
+    gt = [_ramp(4), _ramp(8)]
+    pred = [_ramp(2), _ramp(12)]
+    assert metrics.avg_duration(pred, gt) == pytest.approx((0.5 + 1.5) / 2)  # not 14 / 12
+    with pytest.raises(ValueError, match="wrists"):
+        metrics.total_distance([np.zeros((3, 4, 3))], [np.zeros((3, 4, 3))])
+
+
+def test_score_system_reports_the_evaluators_pose_metrics_after_its_frame_rule():
+    gt = [_wrists(np.arange(8.0), np.zeros(8))]
+    pred = [_wrists(np.arange(8.0) / 2, np.zeros(8))]  # half the travel, same length, at 25 fps
+    p, g = metrics.scoring_frames(pred, gt, 25.0, 25.0)
+    scores = metrics.score_system(None, None, p, g)
+    assert scores["avg_duration"] == 1.0
+    assert math.isnan(scores["total_distance"])  # the right wrist never moves in the ground truth: 0 / 0
+    gt = [_wrists(np.arange(8.0), np.arange(8.0))]
+    p, g = metrics.scoring_frames(pred, gt, 12.5, 25.0)  # 8 frames taken as they are vs 4 ground-truth ones
+    scores = metrics.score_system(None, None, p, g)
+    assert scores["avg_duration"] == 2.0
+    assert scores["total_distance"] == pytest.approx((3.5 / 6 + 0.0) / 2)
 
 
 # --- text -------------------------------------------------------------------------------------------
@@ -206,14 +356,14 @@ def test_wer_is_corpus_level_after_normalisation():
 def test_score_system_keys_and_nan_without_poses():
     scores = metrics.score_system(HYPS, REFS)
     assert tuple(scores) == metrics.METRIC_KEYS
-    assert math.isnan(scores["DTW-MJE"])
+    assert math.isnan(scores["DTW-MJE"]) and math.isnan(scores["total_distance"])
     assert scores["BLEU-1"] == pytest.approx(metrics.bleu(HYPS, REFS)["BLEU-1"])
     assert scores["ROUGE"] == pytest.approx(metrics.rouge(HYPS, REFS))
     assert scores["WER"] == pytest.approx(metrics.wer(HYPS, REFS))
     with pytest.raises(ValueError, match="same order"):
         metrics.score_system(HYPS, REFS[:1])
     with pytest.raises(ValueError, match="unknown"):
-        metrics.score_system(None, None, [_frames([0, 1])], [_frames([0, 1])], dtw="soft")
+        metrics.score_system(None, None, [_ramp(2)], [_ramp(2)], dtw="soft")
 
 
 def test_word_error_rates_split_wer_into_its_parts():

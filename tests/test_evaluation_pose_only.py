@@ -128,6 +128,13 @@ def test_pose_only_run_to_table5_report_and_export(workdir):
     assert set(diff.system) == {"GT", "DARSLP", "DARSLP-KL"} and (diff.back_translator_kind == "slrtp").all()
     report = (res / "report.md").read_text()
     assert "pose-only dataset" in report and "backTranslation_PHIX_model/best.ckpt" in report
+    # every measured row, the external baseline's included, gets its intervals, per back-translator
+    stats = pd.read_csv(res / "table5_stats.csv")
+    own = stats[stats.versus.isna()]
+    assert own.groupby(["system", "back_translator_kind"]).size().to_dict() == {
+        (s, k): 10 for s in ("GT", "DARSLP", "DARSLP-KL", "PT-baseline", "mean-pose")
+        for k in ("trained", "slrtp")}
+    assert own["ci_low"].notna().all() and "PT-baseline vs DARSLP-KL (slrtp back-translator)" in report
     assert not (res / "fused").exists() and not (res / "poses").exists()
 
     pred = torch.load(res / "export/DARSLP_test.pt", weights_only=True)

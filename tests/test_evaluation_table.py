@@ -1,4 +1,5 @@
-"""table5/table6: rows per (system, back-translator), GT and mean-pose rows, reported rows, differences."""
+"""table5/table6: rows per (system, back-translator), GT and mean-pose rows, reported rows with
+differences, frame rates from the files (a 30 fps corpus), the statistics sibling and the report."""
 
 import numpy as np
 import pandas as pd
@@ -7,10 +8,18 @@ import slrtp_helpers as sh
 
 from pipelib.evaluation.back_translator import load_back_translator, train_back_translator
 from pipelib.evaluation.back_translators import TrainedBackTranslator
-from pipelib.evaluation.predictions import PredictionSource
+from pipelib.evaluation.predictions import PredictionSource, read_h5_predictions
 from pipelib.evaluation.slrtp_model import SlrtpBackTranslator
-from pipelib.evaluation.stage import prediction_sources, run_table
-from pipelib.evaluation.table import COLUMNS, add_reported, mean_pose_baseline, score_table
+from pipelib.evaluation.stage import prediction_sources, run_report, run_table
+from pipelib.evaluation.table import (
+    COLUMNS,
+    METRIC_COLUMNS,
+    STATS_COLUMNS,
+    add_reported,
+    mean_pose_baseline,
+    score_table,
+    stats_path,
+)
 from pipelib.io import shards
 from pipelib.skeletons.read import read_split
 
@@ -18,6 +27,9 @@ TEXTS = ["regen im norden", "sonne im sueden", "wind im westen", "schnee im oste
 BT = {"batch_size": 4, "model": {"d_model": 32, "enc_layers": 1, "dec_layers": 1, "heads": 2, "ffn": 64,
                                  "dropout": 0.0, "emb_dropout": 0.0, "beam": 2, "max_output_length": 8},
       "train": {"seed": 0, "epochs": 3, "tracking": {"enabled": False}, "optimizer": {"lr": 1.0e-3}}}
+
+
+FPS = 30.0  # CSL-Daily's rate: scored at 15 fps on both sides
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +45,14 @@ def corpus(tmp_path_factory):
             w.write(shards.VideoArrays(f"{split}{i}", poses.reshape(t, -1), np.ones(t, bool),
                                        extras={"joint_mask": np.ones((t, 178), bool)},
                                        attrs={"split": split, "text": TEXTS[i % 4], "gloss": "G",
-                                              "signer": "S"}))
+                                              "signer": "S", "fps": FPS}))
     pred = tmp / "pred.h5"
     with shards.ShardWriter(pred, attrs={"skeleton": "holistic178"}) as w:
         for split in ("dev", "test"):
             for s in read_split(skel, split):
-                p = s.poses[::2] + 0.05  # shorter than the ground truth, as generated sequences can be
+                p = s.poses + 0.05
                 w.write(shards.VideoArrays(s.video_id, p.reshape(len(p), -1), np.ones(len(p), bool),
-                                           attrs={"split": split, "text": s.text}))
+                                           attrs={"split": split, "text": s.text, "fps": FPS}))
     import torch
 
     threads = torch.get_num_threads()
@@ -63,23 +75,41 @@ def test_mean_pose_is_masked_mean_and_median_length():
     ma, mb = np.ones((4, 178), bool), np.ones((2, 178), bool)
     mb[:, 0] = False  # joint 0 of b is never valid: its mean comes from a only
     from pipelib.skeletons.read import SkeletonSequence
-    mean, length = mean_pose_baseline([SkeletonSequence("a", a, ma, "", "", ""),
-                                       SkeletonSequence("b", b, mb, "", "", ""),
-                                       SkeletonSequence("c", a[:3], ma[:3], "", "", "")])
+    mean, length = mean_pose_baseline([SkeletonSequence("a", a, ma, "", "", "", 25.0),
+                                       SkeletonSequence("b", b, mb, "", "", "", 25.0),
+                                       SkeletonSequence("c", a[:3], ma[:3], "", "", "", 25.0)])
     assert mean[0, 0] == 0.0 and np.isclose(mean[1, 0], 2 / 9) and length == 3
 
 
 def test_table_rows_schema_and_reported_differences(corpus, tmp_path, one_thread):
     skel, pred, bt, _ = corpus
-    table = score_table(skel, {"DARSLP": pred}, [trained(bt)], {"split": "test"})
+    table, stats = score_table(skel, {"DARSLP": pred}, [trained(bt)], {"split": "test"})
     assert list(table.columns) == COLUMNS
     assert table["system"].tolist() == ["GT", "DARSLP", "mean-pose"]
     assert (table["n_sequences"] == 2).all() and (table["source"] == "measured").all()
+    assert str(table["n_sequences"].dtype) == "Int64"
     assert (table["back_translator_kind"] == "trained").all() and (table["layout"] == "holistic178").all()
     assert (table["layout_note"] == "").all()  # one layout everywhere
     gt, darslp = table.iloc[0], table.iloc[1]
     assert gt["DTW-MJE"] == 0.0 and 0 < darslp["DTW-MJE"] < table.iloc[2]["DTW-MJE"]
+    assert gt["total_distance"] == gt["avg_duration"] == 1.0
+    assert darslp["avg_duration"] == 1.0 and table.iloc[2]["total_distance"] == 0.0  # a held pose never moves
     assert table["back_translator"].str.startswith("best.pt@weights-sha256:").all()
+    assert (table["dtw"] == "fastdtw: FastDTW, fastdtw 0.3.4 pure-Python build, radius 1").all()
+    assert table["warning"].str.startswith("only 2 sentences (fewer than 30)").all()
+    assert list(stats.columns) == STATS_COLUMNS and (stats["resamples"] == 1000).all()
+    assert (stats["back_translator_kind"] == "trained").all()
+    own = stats[stats["versus"] == ""]
+    assert len(own) == 3 * 10 and (own["ci_low"] <= own["estimate"] + 1e-12).all()
+    compared = set(zip(stats["system"], stats["versus"], strict=True))
+    assert compared >= {("DARSLP", "GT"), ("mean-pose", "GT"), ("mean-pose", "DARSLP")}
+    point = own.set_index(["system", "metric"])["estimate"]
+    assert point[("DARSLP", "BLEU-1")] == darslp["BLEU-1"] and point[("GT", "DTW-MJE")] == 0.0
+    exact, _ = score_table(skel, {"DARSLP": pred}, [trained(bt)],
+                           {"split": "test", "dtw": "exact",
+                            "statistics": {"min_sentences": 2, "resamples": 10}})
+    assert exact["warning"].eq("").all() and exact["dtw"].eq("exact: exact DTW").all()
+    assert exact.iloc[1]["DTW-MJE"] <= darslp["DTW-MJE"] + 1e-12
 
     ref = tmp_path / "reported.csv"
     ref.write_text("# comment\ntable,dataset_kind,system,DTW-MJE,BLEU-1,BLEU-2,BLEU-3,BLEU-4,ROUGE,chrF,"
@@ -100,13 +130,28 @@ def test_both_back_translators_give_their_own_rows_and_the_layout_mismatch_is_sa
                                                                                     one_thread):
     skel, pred, bt, slrtp_dir = corpus
     slrtp = SlrtpBackTranslator(slrtp_dir)
-    table = score_table(skel, {"DARSLP": pred}, [trained(bt), slrtp], {"split": "test"})
+    table, stats = score_table(skel, {"DARSLP": pred}, [trained(bt), slrtp], {"split": "test"})
     assert list(zip(table.system, table.back_translator_kind, strict=True)) == [
         (s, k) for s in ("GT", "DARSLP", "mean-pose") for k in ("trained", "slrtp")]
     kind = table.back_translator_kind
     ours, official = table[kind == "trained"], table[kind == "slrtp"]
     # pose metrics do not depend on the back-translator; text metrics do
-    np.testing.assert_array_equal(ours["DTW-MJE"].to_numpy(), official["DTW-MJE"].to_numpy())
+    for metric in ("DTW-MJE", "total_distance", "avg_duration"):
+        np.testing.assert_array_equal(ours[metric].to_numpy(), official[metric].to_numpy())
+    # each back-translator's rows get intervals and paired tests of their own; pose metrics' intervals
+    # are the same (one resampling plan per group, same seed, same pose statistics)
+    own = stats[stats["versus"] == ""]
+    assert own.groupby("back_translator_kind").size().to_dict() == {"trained": 30, "slrtp": 30}
+    assert (own["ci_low"] <= own["estimate"] + 1e-12).all()
+    assert (own["estimate"] <= own["ci_high"] + 1e-12).all()
+    ci = own.set_index(["back_translator_kind", "system", "metric"])[["ci_low", "ci_high"]]
+    pd.testing.assert_frame_equal(ci.loc["trained"].loc[(slice(None), "DTW-MJE"), :],
+                                  ci.loc["slrtp"].loc[(slice(None), "DTW-MJE"), :])
+    assert (stats.loc[stats.back_translator_kind == "slrtp", "back_translator"]
+            .str.startswith("backTranslation_PHIX_model/best.ckpt@").all())
+    pairs = stats[stats["versus"] != ""]
+    assert set(zip(pairs.back_translator_kind, pairs.system, pairs.versus, strict=True)) >= {
+        (k, "DARSLP", "GT") for k in ("trained", "slrtp")}
     assert official["back_translator"].str.startswith("backTranslation_PHIX_model/best.ckpt@").all()
     # our holistic178 poses meet the slrtp178 official model: said on its rows only
     assert (ours["layout_note"] == "").all()
@@ -153,11 +198,37 @@ def test_external_predictions_score_like_our_own_written_out_and_read_back(corpu
     sources = {"DARSLP": str(pred)}
     for name, path in (("as-pt", pt), ("as-plain-pt", plain), ("as-json", js), ("as-pkl", pkl)):
         sources[name] = PredictionSource(str(path), layout=None if name == "as-pt" else "holistic178")
-    table = score_table(skel, sources, [trained(bt)], {"split": "test"}).set_index("system")
+    table, stats = score_table(skel, sources, [trained(bt)], {"split": "test"})
+    table = table.set_index("system")
     metrics = [c for c in COLUMNS if c not in ("system", "source", "back_translator_kind", "back_translator")]
+    own = stats[stats["versus"] == ""].set_index(["system", "metric"])[["estimate", "ci_low", "ci_high"]]
     for name in ("as-pt", "as-plain-pt", "as-json", "as-pkl"):
         pd.testing.assert_series_equal(table.loc[name, metrics], table.loc["DARSLP", metrics],
                                        check_names=False)
+        # external rows get intervals too: the same as our own, on the shared resampling plan
+        pd.testing.assert_frame_equal(own.loc[name], own.loc["DARSLP"])
+
+
+def test_prediction_frame_rate_from_the_file_else_the_source_else_the_ground_truth(corpus, tmp_path,
+                                                                                  one_thread):
+    import torch
+
+    skel, pred, bt, _ = corpus
+    poses, rates = read_h5_predictions(pred, "test")
+    assert set(rates.values()) == {FPS}  # our files record it: scored [::2] like the ground truth
+    half = tmp_path / "half.pt"  # the same poses already at half the rate (the evaluator's --fps 12 case)
+    torch.save({k: torch.from_numpy(np.ascontiguousarray(v[::2])) for k, v in poses.items()}, half)
+    sources = {"DARSLP": str(pred), "half": PredictionSource(str(half), layout="holistic178", fps=FPS / 2),
+               "half-unsaid": PredictionSource(str(half), layout="holistic178")}
+    table, _ = score_table(skel, sources, [trained(bt)], {"split": "test"})
+    table = table.set_index("system")
+    pd.testing.assert_series_equal(table.loc["half", METRIC_COLUMNS], table.loc["DARSLP", METRIC_COLUMNS],
+                                   check_names=False)
+    # no rate given: taken at the ground truth's 30 fps and subsampled again, a quarter of the frames
+    assert table.loc["half-unsaid", "avg_duration"] < 0.6 < table.loc["half", "avg_duration"] == 1.0
+    with pytest.raises(ValueError, match="fps must be > 0"):
+        score_table(skel, {"bad": PredictionSource(str(half), layout="holistic178", fps=0.0)}, [trained(bt)],
+                    {"split": "test"})
 
 
 def test_external_predictions_of_the_other_layout_are_reported(corpus, tmp_path, one_thread):
@@ -170,7 +241,7 @@ def test_external_predictions_of_the_other_layout_are_reported(corpus, tmp_path,
     with pytest.raises(ValueError, match="the config says layout slrtp178 but .* records holistic178"):
         score_table(skel, {"x": PredictionSource(str(ours), layout="slrtp178")}, [trained(bt)],
                     {"split": "test"})
-    table = score_table(skel, {"baseline": PredictionSource(str(pt))}, [trained(bt)], {"split": "test"})
+    table, _ = score_table(skel, {"baseline": PredictionSource(str(pt))}, [trained(bt)], {"split": "test"})
     row = table[table.system == "baseline"].iloc[0]
     assert row["layout"] == "slrtp178"
     assert "slrtp178 poses meet the trained back-translator of layout holistic178" in row["layout_note"]
@@ -212,7 +283,7 @@ def test_pickles_with_code_or_tensors_are_refused(corpus, tmp_path):
     assert not (tmp_path / "ran").exists()
 
 
-def test_stage_writes_table_and_provenance(corpus, tmp_path, one_thread):
+def test_stage_writes_table_stats_report_and_provenance(corpus, tmp_path, monkeypatch, one_thread):
     skel, pred, bt, slrtp_dir = corpus
     out = tmp_path / "table6.csv"
     preds = prediction_sources({"DARSLP": str(pred)}, {"ext": {"test": str(_export(pred, "test", tmp_path)),
@@ -225,7 +296,44 @@ def test_stage_writes_table_and_provenance(corpus, tmp_path, one_thread):
     assert set(table.loc[table.source == "measured", "system"]) == {"GT", "DARSLP", "ext", "mean-pose"}
     prov = (tmp_path / "table6.csv.prov.json").read_text()
     assert "config.yaml" in prov and "best.ckpt" in prov and "ours_test.pt" in prov
+    assert (tmp_path / "table6_stats.csv.prov.json").read_text() == prov
+    assert stats_path(out) == tmp_path / "table6_stats.csv"
+    # n_sequences stays an integer beside the reported rows that have none
+    assert out.read_text().splitlines()[1].split(",")[COLUMNS.index("n_sequences")] == "2"
+    stats = pd.read_csv(stats_path(out))
+    own = stats[stats["versus"].isna()]
+    assert own["estimate"].notna().all() and set(own["back_translator_kind"]) == {"trained", "slrtp"}
+    assert set(own["system"]) == {"GT", "DARSLP", "ext", "mean-pose"}  # external rows get intervals too
+
+    fusion = tmp_path / "fusion.csv"
+    fusion.write_text("slot,backend,valid_fraction\nmediapipe,mediapipe_holistic,1.0\nfused,,1.0\n")
+    priors = tmp_path / "priors.h5"
+    report = tmp_path / "report.md"
+    priors_stub = type("Priors", (), {"region_mean_entropy": lambda self: {"body": 1.0}})()
+    monkeypatch.setattr("pipelib.evaluation.stage.load_priors", lambda _: priors_stub)
+    run_report(str(out), str(fusion), str(priors), ["a.gif"], str(report), "csl", str(stats_path(out)))
+    text = report.read_text()
+    for kind in ("trained", "slrtp"):
+        ci = own[(own["system"] == "DARSLP") & (own["metric"] == "BLEU-1")
+                 & (own["back_translator_kind"] == kind)]
+        row = next(ln for ln in text.splitlines() if ln.startswith(f"| DARSLP | measured | {kind} |"))
+        assert f"[{ci['ci_low'].item():.2f}, {ci['ci_high'].item():.2f}]" in row
+    assert "**Warning:** only 2 sentences" in text and "(p=" in text
+    assert "DARSLP vs GT (trained back-translator)" in text and "DARSLP vs GT (slrtp back-translator)" in text
+    assert "| GT | reported |" in text and "nan" not in text
     _, vocab, section = load_back_translator(bt)
     assert section["model"]["d_model"] == 32 and len(vocab) > 4  # config recorded with the model
     with pytest.raises(ValueError, match="has no file for split 'test'"):
         prediction_sources({}, {"ext": {"dev": "x.pt"}}, "test")
+
+
+def test_frame_rates_come_from_the_files(corpus, tmp_path):
+    skel, pred, _, _ = corpus
+    assert {s.fps for s in read_split(skel, "test")} == {FPS}
+    assert set(read_h5_predictions(pred, "test")[1].values()) == {FPS}
+    bare = tmp_path / "bare.h5"  # a skeleton file written before frame rates were recorded
+    with shards.ShardWriter(bare) as w:
+        w.write(shards.VideoArrays("v", np.zeros((2, 534), np.float32), np.ones(2, bool),
+                                   extras={"joint_mask": np.ones((2, 178), bool)}, attrs={"split": "test"}))
+    with pytest.raises(ValueError, match="records no frame rate .* re-run the skeletons rule"):
+        read_split(bare, "test")

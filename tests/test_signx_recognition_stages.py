@@ -194,6 +194,13 @@ def test_recognition_csv(corpus, gloss_run, tmp_path):
         assert rows.loc["ctc-greedy", "WER"] < rows.loc["constant", "WER"] - 40
         parts = rows[["SUB", "DEL", "INS"]].sum(axis=1)
         assert np.allclose(parts, rows["WER"], atol=1e-3)
+        for m in ("WER", "SUB", "BLEU-1", "ROUGE", "sacreBLEU"):  # intervals around every value
+            assert (rows[f"{m}_lo"] <= rows[m] + 1e-4).all() and (rows[m] <= rows[f"{m}_hi"] + 1e-4).all(), m
+        assert rows.loc["constant", "WER_hi"] > rows.loc["constant", "WER_lo"]
+        # the CTC head is far better than the constant output: a clear paired difference
+        assert rows.loc["ctc-greedy", "WER_p_vs_baseline"] < 0.05
+        assert np.isnan(rows.loc["constant", "WER_p_vs_baseline"])
+        assert rows["warning"].str.startswith("only 8 sentences").all()
     assert (tmp_path / "recognition.csv.prov.json").exists()
 
 

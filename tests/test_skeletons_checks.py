@@ -132,7 +132,7 @@ def test_read_split_masks_non_finite_joints_of_foreign_files(tmp_path, caplog):
     poses[1, 4, 0] = np.nan
     with shards.ShardWriter(path) as w:
         w.write(shards.VideoArrays("v", poses.reshape(3, 534), np.ones(3, bool),
-                                   {"joint_mask": np.ones((3, 178), bool)}, {"split": "train"}))
+                                   {"joint_mask": np.ones((3, 178), bool)}, {"split": "train", "fps": 25.0}))
     with caplog.at_level(logging.WARNING, logger="pipelib"):
         (seq,) = read_split(path, "train")
     assert not seq.joint_mask[1, 4] and seq.joint_mask.sum() == 3 * 178 - 1 and np.isfinite(seq.poses).all()

@@ -269,6 +269,11 @@ def evaluation_params():
     return sorted_section(ev)
 
 
+def statistics_params():
+    """`evaluation.statistics` (bootstrap resamples, seed, confidence, min_sentences), also for recognition.csv."""
+    return sorted_section(config["evaluation"].get("statistics", {}))
+
+
 def trained_back_translator(ds):
     """A user-provided back-translator checkpoint, or the one this pipeline trains."""
     user = config["evaluation"]["back_translation"]["checkpoint"]
@@ -372,6 +377,7 @@ def get_report_inputs(wildcards):
     ds = wildcards.ds
     inputs = {
         "table": f"results/{ds}/{table_name(ds)}.csv",
+        "stats": f"results/{ds}/{table_name(ds)}_stats.csv",
         "priors": f"results/{ds}/production/priors.h5",
         "renders": [f"results/{ds}/production/comparison_{p}.gif" for p in ("phase1", "phase2")],
     }

@@ -11,7 +11,6 @@ rule back_translator:
         "logs/{ds}/evaluation/back_translator.log",
     params:
         back_translation=back_translation_params(),
-        fps=lambda wc: dataset_cfg(wc.ds).get("fps", 25.0),
     resources:
         **rule_resources("train"),
     conda:
@@ -24,9 +23,14 @@ rule table:
     input:
         unpack(get_table_inputs),
     output:
-        report(
+        table=report(
             "results/{ds}/{table}.csv",
             caption="../report/table.rst",
+            category="Evaluation",
+        ),
+        stats=report(
+            "results/{ds}/{table}_stats.csv",
+            caption="../report/table_stats.rst",
             category="Evaluation",
         ),
     log:

@@ -112,6 +112,7 @@ rule signx_recognition:
         "logs/{ds}/signx/recognition.log",
     params:
         recognition=signx_section("recognition"),
+        statistics=statistics_params(),
         targets=config["signx"]["recognizer"]["targets"],
     resources:
         **rule_resources("default"),

@@ -8,5 +8,4 @@ train_back_translator(
     snakemake.input[0],
     snakemake.params.back_translation,
     Path(snakemake.output[0]).parent,
-    snakemake.params.fps,
 )

@@ -13,5 +13,5 @@ run_table(
     section=snakemake.params.evaluation,
     dataset=snakemake.params.dataset,
     reported_csv=snakemake.input.reported,
-    table_path=snakemake.output[0],
+    table_path=snakemake.output.table,
 )

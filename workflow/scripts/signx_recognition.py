@@ -9,4 +9,5 @@ write_recognition(
     checkpoints={t: snakemake.input[f"recognizer_{t}"] for t in snakemake.params.targets},
     out_csv=snakemake.output[0],
     section=snakemake.params.recognition,
+    stats_section=snakemake.params.statistics,
 )

@@ -1,7 +1,8 @@
 """Train the back-translation Sign Language Transformer on ground-truth skeletons; translate poses.
 
-Poses are scored at 12.5 fps like the SLRTP evaluation: 25 fps sequences are subsampled before
-training and before translation (``fps`` / ``subsample_step``).
+It sees poses as the SLRTP evaluation scores them: it trains on every second ground-truth frame (the
+evaluator's ground-truth rule, ``metrics.GT_STEP``) and translates the frames ``metrics.scoring_frames``
+gives.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from pipelib.batching import batch_indices, pad_sequences, pad_token_ids
-from pipelib.evaluation.metrics import bleu, subsample, subsample_step
+from pipelib.evaluation.metrics import GT_STEP, bleu, subsample
 from pipelib.models.back_translation import SignLanguageTransformer, SLTConfig
 from pipelib.skeletons.read import read_layout, read_split
 from pipelib.text.vocab import Vocab
@@ -28,9 +29,8 @@ log = logging.getLogger("pipelib.evaluation")
 SECTION = "evaluation.back_translation"
 
 
-def pose_inputs(poses: Sequence[np.ndarray], fps: float) -> list[np.ndarray]:
-    """(T, 178, 3) sequences at ``fps`` -> (T', 534) float32 at 12.5 fps."""
-    step = subsample_step(fps)
+def pose_inputs(poses: Sequence[np.ndarray], *, step: int) -> list[np.ndarray]:
+    """(T, 178, 3) sequences -> every ``step``-th frame flattened, (ceil(T / step), 534) float32."""
     return [subsample(np.asarray(p, np.float32), step).reshape(-1, 534) for p in poses]
 
 
@@ -67,20 +67,22 @@ def load_back_translator(path: str | os.PathLike[str]) -> tuple[SignLanguageTran
 
 
 def train_back_translator(skeleton_h5: str | os.PathLike[str], section: Mapping[str, Any],
-                          run_dir: str | os.PathLike[str], fps: float = 25.0) -> Path:
-    """Fit on train ground-truth skeletons, select on dev; returns the best checkpoint.
+                          run_dir: str | os.PathLike[str]) -> Path:
+    """Fit on every second frame of the train ground-truth skeletons, select on dev; returns the best
+    checkpoint.
 
     The checkpoint's config records the skeleton layout of ``skeleton_h5`` (``model.layout``), so poses
     of another layout are recognised when they meet this model.
     """
     train_cfg = TrainConfig.from_dict(section.get("train"), f"{SECTION}.train")
-    prepare_run_dir(run_dir, fingerprint({"section": section, "fps": fps}, [skeleton_h5]))
+    prepare_run_dir(run_dir, fingerprint({"section": section, "gt_step": GT_STEP}, [skeleton_h5]))
     train, dev = read_split(skeleton_h5, "train"), read_split(skeleton_h5, "dev")
     vocab = Vocab.build([s.text for s in train], min_freq=int(section.get("min_freq", 1)))
     slt_dict = {**dict(section.get("model") or {}), "vocab_size": len(vocab), "pad_id": vocab.pad_id,
                 "bos_id": vocab.bos_id, "eos_id": vocab.eos_id}
     slt_cfg = SLTConfig.from_dict(slt_dict, f"{SECTION}.model")
-    x_train, x_dev = pose_inputs([s.poses for s in train], fps), pose_inputs([s.poses for s in dev], fps)
+    x_train = pose_inputs([s.poses for s in train], step=GT_STEP)
+    x_dev = pose_inputs([s.poses for s in dev], step=GT_STEP)
     y_train = [vocab.encode(s.text, add_bos_eos=True) for s in train]
     y_dev = [vocab.encode(s.text, add_bos_eos=True) for s in dev]
     refs_dev = [s.text for s in dev]

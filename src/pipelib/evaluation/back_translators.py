@@ -6,7 +6,8 @@
   back-translator of the paper's Table 5 († rows).
 
 Each has ``kind``, ``identity`` (file and weights hash), ``layout`` (the skeleton layout of the poses
-it was trained on; None if unrecorded) and ``translate(inputs)`` for (T, 534) pose inputs at 12.5 fps.
+it was trained on; None if unrecorded) and ``translate(inputs)`` for (T, 534) pose inputs: the frames
+``metrics.scoring_frames`` gives, as the evaluator feeds its back-translator.
 """
 
 from __future__ import annotations

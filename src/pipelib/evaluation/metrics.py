@@ -1,7 +1,15 @@
 """The SLRTP 2025 sign-production metrics, defined as its evaluation code computes them.
 
-Poses are scored at 12.5 fps: 25 fps sequences are subsampled ``[::2]`` first. Text metrics compare
-back-translated hypotheses with reference sentences, one pair per video, all on a 0-100 scale:
+Frame rate. The evaluator subsamples ground truth ``[::2]`` always, and predictions ``[::2]`` only when
+its ``--fps`` is 25 (the default, the rate of its ground truth); other rates are left untouched (its
+README passes ``--fps 12`` for predictions already at 12.5 fps). :func:`scoring_frames` applies that
+rule with the ground truth's own frame rate in the place of the 25: predictions at the ground truth's
+rate are subsampled like it, others are taken as they are. On 25 fps PHOENIX-2014-T this is the
+evaluator's rule; a 30 fps CSL-Daily corpus is scored at 15 fps on both sides. Every pose metric and
+the back-translator see these frames.
+
+Text metrics compare back-translated hypotheses with reference sentences, one pair per video, all on a
+0-100 scale:
 
 - BLEU-1..4: cumulative corpus BLEU over whitespace tokens (no tokenizer, no lower-casing),
   ``BLEU-n = BP * exp(mean_{k<=n} log p_k)`` with p_k the clipped k-gram precision in percent, floor
@@ -12,13 +20,28 @@ back-translated hypotheses with reference sentences, one pair per video, all on 
 - ROUGE: ROUGE-L F-measure per sentence over ``split(" ")`` tokens, beta 1.2, averaged.
 - WER: jiwer word error rate after normalisation, corpus level (total edits / total reference words).
 
-DTW-MJE aligns each predicted (T, J, 3) sequence to its ground truth with DTW over the flattened
-frames, then takes the mean per-joint Euclidean error over all aligned frame pairs of all sequences
-together (not a mean of per-sequence means).
+Pose metrics, on the scoring frames:
+
+- DTW-MJE aligns each predicted (T, J, 3) sequence to its ground truth with DTW over the flattened
+  frames (``pipelib.evaluation.dtw``: either build of fastdtw, or exact), then takes the mean
+  per-joint Euclidean error over all aligned frame pairs of all sequences together (not a mean of
+  per-sequence means).
+- total_distance: for each wrist (left: slot 5, right: slot 2), the mean over sequences of its summed
+  frame-to-frame Euclidean path length, divided by the same mean over the ground truth; the two
+  wrists' ratios averaged. 1.0 = as much hand travel as the ground truth; low = regression to the mean.
+- avg_duration: the mean over sequences of len(prediction) / len(ground truth).
+
+The evaluator computes these two in float32 (torch); here they are float64, so they agree to about
+1e-7 relative.
+
+Every corpus metric is also available as per-sentence sufficient statistics (``*_sentence_stats``)
+whose column sums give the corpus score through the matching ``*_from_stats``: what
+``pipelib.evaluation.statistics`` resamples.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -27,12 +50,18 @@ import jiwer
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF
 
-from pipelib.evaluation.dtw import dtw_exact, fastdtw
+from pipelib.evaluation.dtw import aligner
+from pipelib.skeletons.layout import BODY_NAMES
 
-TARGET_FPS = 12.5
-METRIC_KEYS = ("DTW-MJE", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "chrF", "WER")
-DTW_METHODS = ("fastdtw", "exact")
+log = logging.getLogger("pipelib.evaluation")
+
+METRIC_KEYS = ("DTW-MJE", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "chrF", "WER", "total_distance",
+               "avg_duration")
+TEXT_KEYS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "chrF", "WER")
+POSE_KEYS = ("DTW-MJE", "total_distance", "avg_duration")
 ROUGE_BETA = 1.2
+GT_STEP = 2  # the evaluator scores every second ground-truth frame, whatever its rate
+LEFT_WRIST, RIGHT_WRIST = BODY_NAMES.index("left_wrist"), BODY_NAMES.index("right_wrist")  # 5, 2
 
 # SLRTP's WER normalisation, in its order. RemovePunctuation deletes (without inserting a space) every
 # character whose Unicode general category starts with "P" (Pc Pd Ps Pe Pi Pf Po: . , ; : ! ? ' " - ( )
@@ -50,16 +79,6 @@ _WER_TRANSFORM = jiwer.Compose([
 
 # --- frame rate -------------------------------------------------------------------------------------
 
-def subsample_step(fps: float, target_fps: float = TARGET_FPS) -> int:
-    """Frame step that brings ``fps`` to ``target_fps``: 25 -> 2, 12.5 -> 1, 50 -> 4."""
-    ratio = float(fps) / float(target_fps)
-    step = round(ratio)
-    if step < 1 or abs(ratio - step) > 1e-6:
-        raise ValueError(f"fps {fps} is not an integer multiple of the {target_fps} fps the SLRTP metrics "
-                         f"use; resample the poses or set fps to a multiple of {target_fps}")
-    return int(step)
-
-
 def subsample(poses: Any, step: int = 2) -> Any:
     """Every ``step``-th frame from frame 0: (T, ...) -> (ceil(T / step), ...), same array type."""
     if int(step) != step or step < 1:
@@ -67,41 +86,156 @@ def subsample(poses: Any, step: int = 2) -> Any:
     return poses[::int(step)]
 
 
-# --- poses ------------------------------------------------------------------------------------------
+def prediction_step(pred_fps: float, gt_fps: float) -> int:
+    """Frame step of a prediction under the evaluator's rule: 2 when it runs at the ground truth's frame
+    rate (the evaluator's ``--fps 25`` on 25 fps ground truth), else 1 (taken as it is)."""
+    if not (pred_fps > 0 and gt_fps > 0):
+        raise ValueError(f"frame rates must be > 0, got prediction {pred_fps} and ground truth {gt_fps}")
+    return GT_STEP if math.isclose(pred_fps, gt_fps, rel_tol=1e-6) else 1
 
-def dtw_mje(pred_poses: Sequence[Any], gt_poses: Sequence[Any], method: str = "fastdtw",
-            radius: int = 1) -> float:
-    """DTW mean joint error over a corpus, in the poses' units.
 
-    pred_poses, gt_poses: per video (T_i, J, 3) and (T'_i, J, 3) arrays (numpy or torch), paired by
-    position. Pairs where either side is None or has no frames are skipped, as SLRTP does. Each pair
-    is aligned by ``method`` ("fastdtw" with ``radius``, SLRTP's choice, or "exact") on flattened
-    frames with Euclidean distance; the aligned pairs of every sequence are pooled and the mean of
-    ||pred_joint - gt_joint|| over all pooled pairs and joints is returned. NaN if nothing is left.
+def _per_video(fps: float | Sequence[float], n: int, name: str) -> list[float]:
+    if np.isscalar(fps):
+        return [float(fps)] * n
+    rates = [float(f) for f in fps]
+    if len(rates) != n:
+        raise ValueError(f"{len(rates)} {name} frame rates for {n} videos; give one per video")
+    return rates
+
+
+def scoring_frames(pred_poses: Sequence[Any], gt_poses: Sequence[Any], pred_fps: float | Sequence[float],
+                   gt_fps: float | Sequence[float]) -> tuple[list[Any], list[Any]]:
+    """The frames the evaluator scores: ground truth ``[::2]``; each prediction ``[::2]`` when its frame
+    rate equals its ground truth's, untouched otherwise (see the module docstring).
+
+    pred_poses, gt_poses: per video (T, ...) arrays paired by position (a None prediction stays None);
+    pred_fps, gt_fps: one rate for all videos or one per video. A prediction whose rate is neither the
+    ground truth's nor about half of it is scored as it is, as the evaluator does, with a warning.
     """
-    if method not in DTW_METHODS:
-        raise ValueError(f"dtw method {method!r} unknown; use one of {DTW_METHODS}")
     if len(pred_poses) != len(gt_poses):
         raise ValueError(f"{len(pred_poses)} predicted pose sequences but {len(gt_poses)} ground-truth ones; "
                          "give one prediction per ground-truth video, in the same order")
-    total, count = 0.0, 0
+    p_fps = _per_video(pred_fps, len(pred_poses), "prediction")
+    g_fps = _per_video(gt_fps, len(gt_poses), "ground-truth")
+    odd = sorted({(p, g) for p, g in zip(p_fps, g_fps, strict=True)
+                  if prediction_step(p, g) == 1 and abs(p - g / GT_STEP) > 0.05 * g / GT_STEP})
+    for p, g in odd:
+        log.warning("predictions at %g fps against %g fps ground truth: scored as they are against every "
+                    "%d-th ground-truth frame (%g fps), as the SLRTP evaluator does",
+                    p, g, GT_STEP, g / GT_STEP)
+    pred = [None if p is None else subsample(p, prediction_step(f, g))
+            for p, f, g in zip(pred_poses, p_fps, g_fps, strict=True)]
+    gt = [None if g is None else subsample(g, GT_STEP) for g in gt_poses]
+    return pred, gt
+
+
+# --- poses ------------------------------------------------------------------------------------------
+
+def _pose_pair(k: int, pred: Any, gt: Any) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(pred, dtype=np.float64)
+    g = np.asarray(gt, dtype=np.float64)
+    if p.ndim != 3 or p.shape[1:] != g.shape[1:]:
+        raise ValueError(f"pose pair {k}: need (T, J, 3) arrays with equal J, got {p.shape} and {g.shape}")
+    return p, g
+
+
+def _check_pairs(pred_poses: Sequence[Any], gt_poses: Sequence[Any]) -> None:
+    if len(pred_poses) != len(gt_poses):
+        raise ValueError(f"{len(pred_poses)} predicted pose sequences but {len(gt_poses)} ground-truth ones; "
+                         "give one prediction per ground-truth video, in the same order")
+
+
+def dtw_sentence_stats(pred_poses: Sequence[Any], gt_poses: Sequence[Any], method: str = "fastdtw",
+                       radius: int = 1) -> np.ndarray:
+    """Per pair (n, 2) float64: [sum of per-joint aligned errors, number of (frame pair, joint) terms].
+
+    pred_poses, gt_poses: per video (T_i, J, 3) and (T'_i, J, 3) arrays (numpy or torch), paired by
+    position. Each pair is aligned by DTW ``method`` (``pipelib.evaluation.dtw.METHODS``, with
+    ``radius`` for FastDTW) on flattened frames with Euclidean distance. Pairs where either side is None
+    or has no frames give [0, 0] (skipped, as SLRTP does).
+    """
+    _check_pairs(pred_poses, gt_poses)
+    align = aligner(method, radius)
+    out = np.zeros((len(gt_poses), 2))
     for k, (pred, gt) in enumerate(zip(pred_poses, gt_poses, strict=True)):
         if pred is None or gt is None or len(pred) == 0 or len(gt) == 0:
             continue
-        p = np.asarray(pred, dtype=np.float64)
-        g = np.asarray(gt, dtype=np.float64)
-        if p.ndim != 3 or p.shape[1:] != g.shape[1:]:
-            raise ValueError(f"pose pair {k}: need (T, J, 3) arrays with equal J, "
-                             f"got {p.shape} and {g.shape}")
-        if method == "fastdtw":
-            _, path = fastdtw(p, g, radius=radius)
-        else:
-            _, path = dtw_exact(p, g)
+        p, g = _pose_pair(k, pred, gt)
+        _, path = align(p, g)
         idx = np.asarray(path)  # (L, 2): (pred frame, gt frame)
         err = np.linalg.norm(p[idx[:, 0]] - g[idx[:, 1]], axis=2)  # (L, J) per-joint distances
-        total += float(err.sum())
-        count += err.size
+        out[k] = float(err.sum()), err.size
+    return out
+
+
+def dtw_mje_from_stats(stats: np.ndarray) -> float:
+    """DTW-MJE from :func:`dtw_sentence_stats` rows, summed in order (NaN when nothing was aligned)."""
+    total, count = 0.0, 0.0
+    for s, c in np.asarray(stats, dtype=np.float64).reshape(-1, 2):
+        total += float(s)
+        count += float(c)
     return total / count if count else math.nan
+
+
+def dtw_mje(pred_poses: Sequence[Any], gt_poses: Sequence[Any], method: str = "fastdtw",
+            radius: int = 1) -> float:
+    """DTW mean joint error over a corpus, in the poses' units: the mean of ||pred_joint - gt_joint||
+    over the aligned frame pairs of every sequence pooled (see :func:`dtw_sentence_stats`)."""
+    return dtw_mje_from_stats(dtw_sentence_stats(pred_poses, gt_poses, method, radius))
+
+
+def path_length(track: Any) -> float:
+    """Summed frame-to-frame Euclidean distance of one point's (T, 3) track (0 for T < 2)."""
+    t = np.asarray(track, dtype=np.float64)
+    return float(np.linalg.norm(np.diff(t, axis=0), axis=1).sum()) if len(t) > 1 else 0.0
+
+
+def motion_sentence_stats(pred_poses: Sequence[Any], gt_poses: Sequence[Any]) -> np.ndarray:
+    """Per pair (n, 6) float64: wrist path lengths [pred left, pred right, gt left, gt right] and
+    [len(pred) / len(gt), 1], the statistics of total_distance and avg_duration."""
+    _check_pairs(pred_poses, gt_poses)
+    out = np.zeros((len(gt_poses), 6))
+    for k, (pred, gt) in enumerate(zip(pred_poses, gt_poses, strict=True)):
+        if gt is None or len(gt) == 0:
+            raise ValueError(f"pose pair {k}: the ground truth has no frames")
+        p = np.zeros((0,) + np.shape(gt)[1:]) if pred is None else pred
+        p, g = _pose_pair(k, p, gt)
+        if g.shape[1] <= max(LEFT_WRIST, RIGHT_WRIST):
+            raise ValueError(f"pose pair {k}: total_distance needs the SLRTP skeleton's wrists (slots "
+                             f"{RIGHT_WRIST} and {LEFT_WRIST}), got {g.shape[1]} joints")
+        out[k] = (path_length(p[:, LEFT_WRIST]), path_length(p[:, RIGHT_WRIST]),
+                  path_length(g[:, LEFT_WRIST]), path_length(g[:, RIGHT_WRIST]), len(p) / len(g), 1.0)
+    return out
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, with IEEE results for b = 0 (inf, or NaN for 0 / 0)."""
+    if b:
+        return a / b
+    return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a)
+
+
+def total_distance_from_stats(stats: Sequence[float] | np.ndarray) -> float:
+    """total_distance from summed :func:`motion_sentence_stats` (6,): the mean of the two wrists'
+    predicted / ground-truth path-length ratios (a ratio of means: the counts cancel)."""
+    s = [float(v) for v in stats]
+    return (_ratio(s[0], s[2]) + _ratio(s[1], s[3])) / 2
+
+
+def avg_duration_from_stats(stats: Sequence[float] | np.ndarray) -> float:
+    """avg_duration from summed :func:`motion_sentence_stats` (6,)."""
+    s = [float(v) for v in stats]
+    return _ratio(s[4], s[5])
+
+
+def total_distance(pred_poses: Sequence[Any], gt_poses: Sequence[Any]) -> float:
+    """How far the wrists travel compared with the ground truth (1.0 = as far); module docstring."""
+    return total_distance_from_stats(motion_sentence_stats(pred_poses, gt_poses).sum(axis=0))
+
+
+def avg_duration(pred_poses: Sequence[Any], gt_poses: Sequence[Any]) -> float:
+    """Mean over sequences of len(prediction) / len(ground truth)."""
+    return avg_duration_from_stats(motion_sentence_stats(pred_poses, gt_poses).sum(axis=0))
 
 
 # --- text -------------------------------------------------------------------------------------------
@@ -114,18 +248,27 @@ def _check_text(hyps: Sequence[str], refs: Sequence[str]) -> None:
         raise ValueError("no sentences to score")
 
 
-def bleu(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
-    """Cumulative corpus BLEU-1..4 (0-100) as SLRTP computes it; see the module docstring."""
+def _bleu_metric() -> BLEU:
+    return BLEU(tokenize="none", smooth_method="floor", smooth_value=0.0, effective_order=True,
+                max_ngram_order=4)
+
+
+def bleu_sentence_stats(hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
+    """Per sentence (n, 10) int64: [hyp length, ref length, matches 1..4, hyp n-grams 1..4] (sacrebleu's
+    sufficient statistics, no tokenizer)."""
     _check_text(hyps, refs)
-    stats = BLEU(tokenize="none", smooth_method="floor", smooth_value=0.0, effective_order=True,
-                 max_ngram_order=4).corpus_score(list(hyps), [list(refs)])
-    sys_len, ref_len = stats.sys_len, stats.ref_len
+    return np.asarray(_bleu_metric()._extract_corpus_statistics(list(hyps), [list(refs)]), dtype=np.int64)
+
+
+def bleu_from_stats(stats: Sequence[int] | np.ndarray) -> dict[str, float]:
+    """Cumulative BLEU-1..4 (0-100) from summed :func:`bleu_sentence_stats` (10,); module docstring."""
+    st = [int(v) for v in stats]
+    sys_len, ref_len, counts, totals = st[0], st[1], st[2:6], st[6:10]
     bp = 1.0
     if sys_len < ref_len:
         bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
     # precisions in percent; an order with no matches (or no hypothesis n-grams) has precision 0
-    prec = [100.0 * c / t if t > 0 and c > 0 else 0.0
-            for c, t in zip(stats.counts, stats.totals, strict=True)]
+    prec = [100.0 * c / t if t > 0 and c > 0 else 0.0 for c, t in zip(counts, totals, strict=True)]
     out = {}
     for n in range(1, 5):
         if any(p == 0.0 for p in prec[:n]):
@@ -135,10 +278,26 @@ def bleu(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
     return out
 
 
+def bleu(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
+    """Cumulative corpus BLEU-1..4 (0-100) as SLRTP computes it; see the module docstring."""
+    return bleu_from_stats(bleu_sentence_stats(hyps, refs).sum(axis=0))
+
+
 def chrf(hyps: Sequence[str], refs: Sequence[str]) -> float:
     """Corpus chrF (0-100) with sacrebleu's defaults: statistics summed over sentences, then scored."""
     _check_text(hyps, refs)
     return float(CHRF().corpus_score(list(hyps), [list(refs)]).score)
+
+
+def chrf_sentence_stats(hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
+    """Per sentence (n, 18) int64: sacrebleu CHRF()'s [hyp, ref, match] counts per character order."""
+    _check_text(hyps, refs)
+    return np.asarray(CHRF()._extract_corpus_statistics(list(hyps), [list(refs)]), dtype=np.int64)
+
+
+def chrf_from_stats(stats: Sequence[int] | np.ndarray) -> float:
+    """Corpus chrF (0-100) from summed :func:`chrf_sentence_stats`."""
+    return float(CHRF()._compute_score_from_stats([int(v) for v in stats]).score)
 
 
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
@@ -177,6 +336,12 @@ def rouge(hyps: Sequence[str], refs: Sequence[str], beta: float = ROUGE_BETA) ->
     return 100.0 * sum(rouge_l(h, r, beta) for h, r in zip(hyps, refs, strict=True)) / len(refs)
 
 
+def rouge_sentence_stats(hyps: Sequence[str], refs: Sequence[str], beta: float = ROUGE_BETA) -> np.ndarray:
+    """Per sentence (n, 2): [ROUGE-L F-measure x100, 1]; ROUGE = column 0 sum / column 1 sum."""
+    _check_text(hyps, refs)
+    return np.array([[100.0 * rouge_l(h, r, beta), 1.0] for h, r in zip(hyps, refs, strict=True)])
+
+
 def wer(hyps: Sequence[str], refs: Sequence[str]) -> float:
     """Corpus word error rate x100: (S + D + I) over all sentences / reference words, after
     SLRTP's normalisation (contractions expanded, lower-cased, spaces collapsed, punctuation removed).
@@ -199,18 +364,45 @@ def word_error_rates(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, floa
             "DEL": 100.0 * out.deletions / n, "INS": 100.0 * out.insertions / n}
 
 
+def wer_sentence_stats(hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
+    """Per sentence (n, 4) int64: [substitutions, deletions, insertions, reference words] after the
+    normalisation of :func:`wer`, from one jiwer alignment of the corpus."""
+    _check_text(hyps, refs)
+    out = jiwer.process_words(list(refs), list(hyps), reference_transform=_WER_TRANSFORM,
+                              hypothesis_transform=_WER_TRANSFORM)
+    stats = np.zeros((len(refs), 4), dtype=np.int64)
+    for k, (chunks, ref) in enumerate(zip(out.alignments, out.references, strict=True)):
+        for c in chunks:
+            if c.type == "substitute":
+                stats[k, 0] += c.ref_end_idx - c.ref_start_idx
+            elif c.type == "delete":
+                stats[k, 1] += c.ref_end_idx - c.ref_start_idx
+            elif c.type == "insert":
+                stats[k, 2] += c.hyp_end_idx - c.hyp_start_idx
+        stats[k, 3] = len(ref)
+    return stats
+
+
+def wer_from_stats(stats: Sequence[int] | np.ndarray) -> dict[str, float]:
+    """WER, SUB, DEL, INS (x100 of reference words) from summed :func:`wer_sentence_stats` (4,)."""
+    s, d, i, n = (float(v) for v in stats)
+    if n == 0:
+        return dict.fromkeys(("WER", "SUB", "DEL", "INS"), math.nan)
+    # the same float operations as jiwer's corpus wer and word_error_rates, so the results are identical
+    return {"WER": 100.0 * ((s + d + i) / n), "SUB": 100.0 * s / n, "DEL": 100.0 * d / n,
+            "INS": 100.0 * i / n}
+
+
 # --- one system -------------------------------------------------------------------------------------
 
 def score_system(hyps: Sequence[str] | None, refs: Sequence[str] | None,
-                 pred_poses: Sequence[Any] | None = None, gt_poses: Sequence[Any] | None = None,
-                 fps: float = 25.0, dtw: str = "fastdtw", *, gt_fps: float | None = None,
-                 radius: int = 1) -> dict[str, float]:
+                 pred_frames: Sequence[Any] | None = None, gt_frames: Sequence[Any] | None = None,
+                 dtw: str = "fastdtw", radius: int = 1) -> dict[str, float]:
     """All SLRTP metrics of one system, keyed as METRIC_KEYS.
 
     hyps, refs: back-translated and reference sentences (None: text metrics are NaN).
-    pred_poses, gt_poses: per-video (T, J, 3) poses at ``fps`` (ground truth at ``gt_fps``, default
-    ``fps``), subsampled to 12.5 fps before DTW (None: DTW-MJE is NaN). ``dtw``: "fastdtw" (SLRTP,
-    with ``radius``) or "exact".
+    pred_frames, gt_frames: per-video (T, J, 3) poses as scored, i.e. after :func:`scoring_frames`
+    (None: pose metrics are NaN). ``dtw``: a ``pipelib.evaluation.dtw.METHODS`` name, with ``radius``.
     """
     out = dict.fromkeys(METRIC_KEYS, math.nan)
     if hyps is not None or refs is not None:
@@ -220,11 +412,10 @@ def score_system(hyps: Sequence[str] | None, refs: Sequence[str] | None,
         out["ROUGE"] = rouge(hyps, refs)
         out["chrF"] = chrf(hyps, refs)
         out["WER"] = wer(hyps, refs)
-    if pred_poses is not None or gt_poses is not None:
-        if pred_poses is None or gt_poses is None:
-            raise ValueError("give both pred_poses and gt_poses, or neither")
-        ps, gs = subsample_step(fps), subsample_step(fps if gt_fps is None else gt_fps)
-        pred = [None if p is None else subsample(p, ps) for p in pred_poses]
-        gt = [None if g is None else subsample(g, gs) for g in gt_poses]
-        out["DTW-MJE"] = dtw_mje(pred, gt, method=dtw, radius=radius)
+    if pred_frames is not None or gt_frames is not None:
+        if pred_frames is None or gt_frames is None:
+            raise ValueError("give both pred_frames and gt_frames, or neither")
+        out["DTW-MJE"] = dtw_mje(pred_frames, gt_frames, method=dtw, radius=radius)
+        out["total_distance"] = total_distance(pred_frames, gt_frames)
+        out["avg_duration"] = avg_duration(pred_frames, gt_frames)
     return out

@@ -12,7 +12,12 @@ Values are ``[N, 178, 3]`` poses or dicts with ``poses_3d`` (as in the challenge
 ``PT_baseline_{dev,test}.pt`` are read as they are). The skeleton layout is what the file records (our
 HDF5 attribute ``skeleton``, or a ``layout`` key in every entry, as :func:`pipelib.skeletons.export.
 export_slrtp` writes); files that record none are taken as the evaluator's own layout, ``slrtp178``,
-unless the config says otherwise (``datasets.<ds>.predictions.<name>.layout``; ``fps`` likewise).
+unless the config says otherwise (``datasets.<ds>.predictions.<name>.layout``).
+
+Frame rates: our HDF5 files record each sequence's ``fps`` attribute; the evaluator's formats record
+none. A sequence's rate is the one its file records, else the source's ``fps``
+(``datasets.<ds>.predictions.<name>.fps``), else its ground-truth video's (:meth:`PredictionSource.rates`),
+which decides whether it is subsampled like the ground truth (``metrics.scoring_frames``).
 """
 
 from __future__ import annotations
@@ -38,17 +43,33 @@ SUFFIXES = (".pt", ".pkl", ".pickle", ".json", ".h5")
 @dataclass(frozen=True)
 class PredictionSource:
     """Where one system's poses come from. ``layout``: None = what the file records, else ``slrtp178``;
-    ``fps``: None = the dataset's."""
+    ``fps``: the rate of sequences whose file records none (None: their ground truth's)."""
 
     path: str
     layout: str | None = None
     fps: float | None = None
 
+    def rates(self, recorded: Mapping[str, float], ids: Sequence[str],
+              gt_fps: Sequence[float]) -> list[float]:
+        """Frame rate of each sequence of ``ids``: what the file records (``recorded``), else this
+        source's ``fps``, else its ground-truth video's (``gt_fps``, in ``ids`` order)."""
+        if self.fps is not None and not float(self.fps) > 0:
+            raise ValueError(f"predictions {self.path}: fps must be > 0, got {self.fps}")
+        return [float(recorded[i]) if i in recorded else float(self.fps) if self.fps is not None else float(g)
+                for i, g in zip(ids, gt_fps, strict=True)]
 
-def read_h5_predictions(path: str | os.PathLike[str], split: str) -> dict[str, np.ndarray]:
-    """Generated poses (L, 178, 3) of ``split`` by id, from a prediction HDF5 of this pipeline."""
-    return {v.video_id: v.features.reshape(v.n_frames, N_JOINTS, 3)
-            for v in shards.iter_videos(path, extras=False) if v.attrs.get("split") == split}
+
+def read_h5_predictions(path: str | os.PathLike[str],
+                        split: str) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Generated poses (L, 178, 3) of ``split`` by id, from a prediction HDF5 of this pipeline, and the
+    frame rate (attribute ``fps``) of each sequence that records one."""
+    poses, rates = {}, {}
+    for v in shards.iter_videos(path, extras=False):
+        if v.attrs.get("split") == split:
+            poses[v.video_id] = v.features.reshape(v.n_frames, N_JOINTS, 3)
+            if "fps" in v.attrs:
+                rates[v.video_id] = float(v.attrs["fps"])
+    return poses, rates
 
 
 class _NumericUnpickler(pickle.Unpickler):
@@ -122,9 +143,10 @@ def _entry_layout(data: Mapping[str, Any], path: Path) -> str | None:
 
 
 def read_prediction_file(path: str | os.PathLike[str], split: str | None = None
-                         ) -> tuple[dict[str, np.ndarray], str | None]:
-    """Poses (N, 178, 3) float32 by id from any accepted file (``split`` selects within our HDF5), and
-    the skeleton layout the file records (None: it records none)."""
+                         ) -> tuple[dict[str, np.ndarray], str | None, dict[str, float]]:
+    """Poses (N, 178, 3) float32 by id from any accepted file (``split`` selects within our HDF5), the
+    skeleton layout the file records (None: it records none) and the frame rate of each sequence that
+    records one (our HDF5 files; empty for the evaluator's formats)."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in SUFFIXES:
@@ -134,7 +156,8 @@ def read_prediction_file(path: str | os.PathLike[str], split: str | None = None
     if suffix == ".h5":
         if split is None:
             raise ValueError(f"{p}: give the split to read from a prediction HDF5")
-        return read_h5_predictions(p, split), read_layout(p)
+        poses, rates = read_h5_predictions(p, split)
+        return poses, read_layout(p), rates
     if suffix == ".json":
         data = json.loads(p.read_text(encoding="utf-8"))
     elif suffix == ".pt":
@@ -145,7 +168,7 @@ def read_prediction_file(path: str | os.PathLike[str], split: str | None = None
         held = type(data).__name__ if not isinstance(data, Mapping) else "an empty dict"
         raise ValueError(f"{p} holds {held}; expected a dict id -> [N, {N_JOINTS}, 3] poses "
                          f"(or id -> {{poses_3d: ...}})")
-    return {str(k): _poses(v, str(k), p) for k, v in data.items()}, _entry_layout(data, p)
+    return {str(k): _poses(v, str(k), p) for k, v in data.items()}, _entry_layout(data, p), {}
 
 
 def _listing(ids: Sequence[str], limit: int = 10) -> str:

@@ -21,10 +21,11 @@ user who trusts such a file converts it once, explicitly::
 which unpickles it fully and writes ``best.weights.pt`` beside it (only ``model_state``, plus the
 checkpoint's sha256); later loads use that file while the checkpoint is unchanged.
 
-Decoding follows the evaluator: poses at 12.5 fps flattened to (T, 534), padded to the longest
-sequence, batches of 32, beam 3 with alpha -1 (no length penalty), at most ``data.max_sent_length``
-words, the translation head only; words are the vocabulary's tokens joined by spaces (``<unk>``
-included), cut before ``</s>``. Unlike the evaluator, it runs on CPU as well as on GPU.
+Decoding follows the evaluator: the frames it scores (``metrics.scoring_frames``: every second
+ground-truth frame, predictions likewise when at the ground truth's rate) flattened to (T, 534),
+padded to the longest sequence, batches of 32, beam 3 with alpha -1 (no length penalty), at most
+``data.max_sent_length`` words, the translation head only; words are the vocabulary's tokens joined by
+spaces (``<unk>`` included), cut before ``</s>``. Unlike the evaluator, it runs on CPU as well as on GPU.
 """
 
 from __future__ import annotations
@@ -236,7 +237,7 @@ def state_sha256(state: dict[str, Any]) -> str:
 
 
 class SlrtpBackTranslator:
-    """The official back-translator, ready to translate (T, 534) pose inputs at 12.5 fps.
+    """The official back-translator, ready to translate (T, 534) pose inputs (the scoring frames).
 
     ``kind`` "slrtp"; ``identity`` names directory, weight file and weights hash; ``layout`` is the
     skeleton layout its training poses had (the challenge's, ``slrtp178``, unless said otherwise).
@@ -280,7 +281,8 @@ class SlrtpBackTranslator:
                  self.identity, model_cfg.input_size, len(self.txt_itos), max_len, self.device)
 
     def translate(self, inputs: Sequence[np.ndarray]) -> list[str]:
-        """Sentences for (T_i, 534) inputs at 12.5 fps, in order (see the module doc for the decoding)."""
+        """Sentences for (T_i, 534) inputs (the scoring frames), in order (the module doc gives the
+        decoding)."""
         from pipelib.batching import pad_sequences
 
         if not inputs:

@@ -13,7 +13,14 @@ import pandas as pd
 from pipelib import provenance
 from pipelib.evaluation.back_translators import load_back_translators
 from pipelib.evaluation.predictions import PredictionSource
-from pipelib.evaluation.table import add_reported, score_table, write_report, write_table
+from pipelib.evaluation.table import (
+    add_reported,
+    score_table,
+    stats_path,
+    write_report,
+    write_stats,
+    write_table,
+)
 from pipelib.io.atomic import write_text_atomic
 from pipelib.production.priors import load_priors
 from pipelib.training.device import resolve_device
@@ -24,8 +31,8 @@ TABLE_FOR_KIND = {"phoenix14t": "table5", "slrtp_poses": "table5", "csl_daily": 
 def prediction_sources(ours: Mapping[str, str], external: Mapping[str, Mapping[str, Any]] | None,
                        split: str) -> dict[str, PredictionSource]:
     """Our systems (name -> prediction HDF5) then the configured ``datasets.<ds>.predictions`` entries
-    (name -> {<split>: file, layout (default: what the file records, else slrtp178), fps (default: the
-    dataset's)}) for ``split``."""
+    (name -> {<split>: file, layout (default: what the file records, else slrtp178), fps (default: what
+    the file records, else each ground-truth video's)}) for ``split``."""
     out = {name: PredictionSource(str(path)) for name, path in ours.items()}
     for name, entry in (external or {}).items():
         if name in out:
@@ -41,29 +48,34 @@ def run_table(skeleton_h5: str, predictions: Mapping[str, PredictionSource | str
               back_translators: Mapping[str, str], section: Mapping[str, Any], dataset: Mapping[str, Any],
               reported_csv: str, table_path: str) -> pd.DataFrame:
     """Score every system with every back-translator (kind -> checkpoint or SLRTP directory); add the
-    paper's rows where it reports this corpus; write table + provenance sidecar."""
+    paper's rows where it reports this corpus; write the table, its ``_stats.csv`` sibling and their
+    provenance sidecars. Frame rates come from the files."""
     device = str(resolve_device(str(section.get("device", "auto")), "evaluation.device"))
     bts = load_back_translators(back_translators, section, device=device)
-    table = score_table(skeleton_h5, predictions, bts, section, fps=float(dataset.get("fps", 25.0)))
+    table, stats = score_table(skeleton_h5, predictions, bts, section)
     name = os.path.splitext(os.path.basename(table_path))[0]
     if TABLE_FOR_KIND.get(dataset["kind"]) == name:
         table = add_reported(table, reported_csv, name, dataset["kind"])
     write_table(table, table_path)
+    write_stats(stats, stats_path(table_path))
     inputs = [skeleton_h5, *(str(p.path if isinstance(p, PredictionSource) else p)
                              for p in predictions.values())]
     for bt in bts:
         files = getattr(bt, "files", None)
         inputs += [str(f) for f in files.inputs()] if files is not None else [back_translators[bt.kind]]
     prov = provenance.collect(dict(section), inputs=inputs)
-    write_text_atomic(provenance.sidecar_path(table_path), json.dumps(prov, indent=2, default=str) + "\n")
+    for out in (table_path, stats_path(table_path)):
+        write_text_atomic(provenance.sidecar_path(out), json.dumps(prov, indent=2, default=str) + "\n")
     return table
 
 
 def run_report(table_path: str, fusion_report: str | None, priors_h5: str, renders: Iterable[str],
-               out_path: str, dataset: str) -> None:
-    """``report.md``: the table, who scored it, layout notes, what made each feature slot (datasets
-    with video; pose-only datasets have none), latent entropy, where the renders are."""
-    table = pd.read_csv(table_path)
+               out_path: str, dataset: str, stats_csv: str | None = None) -> None:
+    """``report.md``: the table with its intervals and paired tests (``stats_csv``), who scored it,
+    layout notes, what made each feature slot (datasets with video; pose-only datasets have none),
+    latent entropy, where the renders are."""
+    table = pd.read_csv(table_path, dtype={"n_sequences": "Int64"})
+    stats = pd.read_csv(stats_csv) if stats_csv else None
     measured = table[table["source"] == "measured"]
     entropy = load_priors(priors_h5).region_mean_entropy()
     scorers = measured[["back_translator_kind", "back_translator"]].drop_duplicates()
@@ -84,4 +96,4 @@ def run_report(table_path: str, fusion_report: str | None, priors_h5: str, rende
     notes["latent entropy per region (bits)"] = ", ".join(f"{k} {v:.2f}" for k, v in entropy.items())
     notes["renders"] = ", ".join(renders)
     notes["mean-pose"] = "the mean training pose held for the median training length (the floor)"
-    write_report(table, out_path, f"{Path(table_path).name} for dataset {dataset}", notes)
+    write_report(table, out_path, f"{Path(table_path).name} for dataset {dataset}", notes, stats)

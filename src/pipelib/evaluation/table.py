@@ -5,7 +5,15 @@ ceiling), ``DARSLP`` (generator phase 1), ``DARSLP-KL`` (phase 2), any configure
 (e.g. the challenge's ``PT_baseline_test.pt``) and ``mean-pose`` (the mean training pose held for the
 median training length: the floor). Back-translators: ``trained`` (this pipeline's) and / or ``slrtp``
 (the SLRTP 2025 evaluation's model), named in ``back_translator_kind`` and identified by file and
-weights hash in ``back_translator``. Pose metrics (DTW-MJE) do not depend on the back-translator.
+weights hash in ``back_translator``.
+
+Every system is scored on the frames the evaluator scores (``metrics.scoring_frames``, with each
+video's frame rate from the files): its pose metrics (DTW-MJE, total_distance, avg_duration) once, shared
+by its rows, and each back-translator translates those same frames. Every measured row also gives the
+DTW used (``dtw``), an integer ``n_sequences`` and a ``warning`` when it scores fewer sentences than
+``evaluation.statistics.min_sentences``. The sibling ``<table>_stats.csv`` (from :func:`score_table`)
+holds a bootstrap interval for every metric of every measured row and paired tests between the systems
+scored by the same back-translator.
 
 Skeleton layouts: each system's poses have a layout (``layout``); when they meet a back-translator or
 ground truth of another layout, ``layout_note`` says so and a warning is logged, or, with
@@ -21,7 +29,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,9 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelib.evaluation import dtw as dtw_methods
+from pipelib.evaluation import statistics
 from pipelib.evaluation.back_translator import pose_inputs
 from pipelib.evaluation.back_translators import BackTranslator
-from pipelib.evaluation.metrics import METRIC_KEYS, score_system
+from pipelib.evaluation.metrics import METRIC_KEYS, scoring_frames
 from pipelib.evaluation.predictions import PredictionSource, align_to_ids, read_prediction_file
 from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.skeletons.layout import SLRTP, check_layout, layout_mismatch
@@ -42,22 +51,25 @@ from pipelib.skeletons.read import SkeletonSequence, read_layout, read_split
 log = logging.getLogger("pipelib.evaluation")
 
 PAPER_COLUMNS = ["DTW-MJE", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "chrF"]
-#: Every metric of ``score_system``, the paper's first.
+#: Every metric of ``score_system``, the paper's first (then WER, total_distance, avg_duration).
 METRIC_COLUMNS = [*PAPER_COLUMNS, *(k for k in METRIC_KEYS if k not in PAPER_COLUMNS)]
+POSE_FORMAT_COLUMNS = ("DTW-MJE", "total_distance", "avg_duration")
 KEY_COLUMNS = ["system", "source", "back_translator_kind"]
-INFO_COLUMNS = ["split", "n_sequences", "back_translator", "layout", "layout_note"]
+INFO_COLUMNS = ["split", "n_sequences", "dtw", "back_translator", "layout", "layout_note", "warning"]
 COLUMNS = [*KEY_COLUMNS, *METRIC_COLUMNS, *INFO_COLUMNS]
+STATS_COLUMNS = ["system", "back_translator_kind", "back_translator", "metric", "versus", "estimate",
+                 "ci_low", "ci_high", "p_value", "n_sequences", "resamples", "confidence", "seed", "dtw"]
 RESERVED_SYSTEMS = ("GT", "DARSLP", "DARSLP-KL", "mean-pose")
 LAYOUT_POLICIES = ("warn", "refuse")
 
 
 @dataclass
 class SystemPoses:
-    """One system's poses in ground-truth order, their frame rate and layout."""
+    """One system's poses in ground-truth order, each video's frame rate and the poses' layout."""
 
     name: str
     poses: list[np.ndarray]
-    fps: float
+    fps: list[float]
     layout: str | None
 
 
@@ -71,11 +83,12 @@ def mean_pose_baseline(train: list[SkeletonSequence]) -> tuple[np.ndarray, int]:
 
 
 def load_system(name: str, source: PredictionSource | str | os.PathLike[str], ids: Sequence[str], split: str,
-                fps: float) -> SystemPoses:
+                gt_fps: Sequence[float]) -> SystemPoses:
     """The poses of one predicted system, aligned to ``ids``; its layout is what the file records or
-    the source says (they must agree), else the evaluator's ``slrtp178``."""
+    the source says (they must agree), else the evaluator's ``slrtp178``; each video's frame rate is
+    what the file records, else the source's ``fps``, else its ground truth's (``gt_fps``, ids order)."""
     src = source if isinstance(source, PredictionSource) else PredictionSource(str(source))
-    poses, recorded = read_prediction_file(src.path, split)
+    poses, recorded, rates = read_prediction_file(src.path, split)
     if src.layout is not None:
         check_layout(src.layout, f"predictions {name}")
         if recorded is not None and recorded != src.layout:
@@ -83,7 +96,7 @@ def load_system(name: str, source: PredictionSource | str | os.PathLike[str], id
                              f"records {recorded}")
     layout = src.layout or recorded or SLRTP
     aligned = align_to_ids(poses, ids, f"predictions {name} ({src.path}, split {split})")
-    return SystemPoses(name, aligned, float(src.fps or fps), layout)
+    return SystemPoses(name, aligned, src.rates(rates, ids, gt_fps), layout)
 
 
 def _layout_notes(system: SystemPoses, gt_layout: str, bt: BackTranslator) -> list[str]:
@@ -94,12 +107,13 @@ def _layout_notes(system: SystemPoses, gt_layout: str, bt: BackTranslator) -> li
 
 def score_table(skeleton_h5: str | os.PathLike[str],
                 predictions: Mapping[str, PredictionSource | str | os.PathLike[str]],
-                back_translators: Sequence[BackTranslator], section: Mapping[str, Any],
-                fps: float = 25.0) -> pd.DataFrame:
-    """Measured rows: every system (GT, ``predictions`` by name, mean-pose) x every back-translator.
+                back_translators: Sequence[BackTranslator],
+                section: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Measured rows: every system (GT, ``predictions`` by name, mean-pose) x every back-translator, and
+    their bootstrap statistics (STATS_COLUMNS), one resampling plan per back-translator's rows.
 
-    ``section``: the ``evaluation`` config (``split``, ``dtw``, ``dtw_radius``, ``layout_mismatch``).
-    ``fps``: the dataset's frame rate (ground truth, and predictions whose source gives none).
+    ``section``: the ``evaluation`` config (``split``, ``dtw``, ``dtw_radius``, ``beam``,
+    ``layout_mismatch``, ``statistics``). Frame rates come from the files (see :func:`load_system`).
     """
     split = section.get("split", "test")
     policy = section.get("layout_mismatch", "warn")
@@ -109,15 +123,18 @@ def score_table(skeleton_h5: str | os.PathLike[str],
     if clash:
         raise ValueError(f"prediction system name(s) {clash} are reserved for the table's own rows; "
                          f"rename them")
+    dtw, radius = section.get("dtw", "fastdtw"), int(section.get("dtw_radius", 1))
+    dtw_label = dtw_methods.describe(dtw, radius)
+    stats_cfg = statistics.settings(section.get("statistics"))
     gt = read_split(skeleton_h5, split)
     gt_layout = read_layout(skeleton_h5)
     ids, refs = [s.video_id for s in gt], [s.text for s in gt]
-    gt_poses = [s.poses for s in gt]
+    gt_poses, gt_fps = [s.poses for s in gt], [s.fps for s in gt]
     mean, length = mean_pose_baseline(read_split(skeleton_h5, "train"))
-    systems = [SystemPoses("GT", gt_poses, fps, gt_layout)]
-    systems += [load_system(name, src, ids, split, fps) for name, src in predictions.items()]
+    systems = [SystemPoses("GT", gt_poses, gt_fps, gt_layout)]
+    systems += [load_system(name, src, ids, split, gt_fps) for name, src in predictions.items()]
     floor = [np.repeat(mean[None], length, axis=0) for _ in gt]                  # (L, 178, 3) each
-    systems.append(SystemPoses("mean-pose", floor, fps, gt_layout))
+    systems.append(SystemPoses("mean-pose", floor, gt_fps, gt_layout))
 
     notes = {(s.name, bt.kind): _layout_notes(s, gt_layout, bt) for s in systems for bt in back_translators}
     found = sorted({n for v in notes.values() for n in v})
@@ -126,23 +143,35 @@ def score_table(skeleton_h5: str | os.PathLike[str],
             raise ValueError(f"{note}; set evaluation.layout_mismatch: warn to score them anyway (the table "
                              f"then says so), or score poses of the matching layout")
         log.warning("layout mismatch: %s", note)
+    warning = statistics.few_sentences_warning(len(gt), int(stats_cfg["min_sentences"]))
+    if warning:
+        log.warning("%s: %s", split, warning)
 
-    rows = []
+    rows: list[dict[str, Any]] = []
+    per_bt: dict[str, dict[str, dict[str, statistics.MetricStats]]] = {bt.kind: {} for bt in back_translators}
     for system in systems:
-        pose_scores = score_system(None, None, system.poses, gt_poses, fps=system.fps, gt_fps=fps,
-                                   dtw=section.get("dtw", "fastdtw"),
-                                   radius=int(section.get("dtw_radius", 1)))
-        inputs = pose_inputs(system.poses, system.fps)                    # (T', 534) at 12.5 fps
+        pred_frames, gt_frames = scoring_frames(system.poses, gt_poses, system.fps, gt_fps)  # as scored
+        pose = statistics.pose_statistics(pred_frames, gt_frames, dtw, radius)  # DTW once per sentence
+        inputs = pose_inputs(pred_frames, step=1)                        # (T', 534): the scored frames
         for bt in back_translators:
-            text_scores = score_system(bt.translate(inputs), refs)
-            scores = {k: v if not math.isnan(v) else pose_scores.get(k, math.nan)
-                      for k, v in text_scores.items()}
+            found_stats = {**statistics.text_statistics(bt.translate(inputs), refs), **pose}
+            per_bt[bt.kind][system.name] = {k: found_stats[k] for k in METRIC_KEYS}
+            scores = {k: v.point for k, v in per_bt[bt.kind][system.name].items()}
             rows.append({"system": system.name, "source": "measured", "back_translator_kind": bt.kind,
-                         **scores, "split": split, "n_sequences": len(gt), "back_translator": bt.identity,
-                         "layout": system.layout or "",
-                         "layout_note": "; ".join(notes[system.name, bt.kind])})
+                         **scores, "split": split, "n_sequences": len(gt), "dtw": dtw_label,
+                         "back_translator": bt.identity, "layout": system.layout or "",
+                         "layout_note": "; ".join(notes[system.name, bt.kind]), "warning": warning})
             log.info("%s / %s: %s", system.name, bt.kind, {k: round(v, 4) for k, v in scores.items()})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS).astype({"n_sequences": "Int64"})
+    stats = []
+    for bt in back_translators:
+        boot = statistics.bootstrap(per_bt[bt.kind], int(stats_cfg["resamples"]), int(stats_cfg["seed"]),
+                                    float(stats_cfg["confidence"]))
+        stats.append(boot.assign(back_translator_kind=bt.kind, back_translator=bt.identity,
+                                 n_sequences=len(gt), resamples=int(stats_cfg["resamples"]),
+                                 confidence=float(stats_cfg["confidence"]), seed=int(stats_cfg["seed"]),
+                                 dtw=dtw_label))
+    return table, pd.concat(stats, ignore_index=True)[STATS_COLUMNS]
 
 
 def add_reported(table: pd.DataFrame, reported_csv: str | os.PathLike[str], table_name: str,
@@ -151,42 +180,98 @@ def add_reported(table: pd.DataFrame, reported_csv: str | os.PathLike[str], tabl
     text = "".join(ln for ln in Path(reported_csv).read_text().splitlines(True) if not ln.startswith("#"))
     ref = pd.read_csv(io.StringIO(text), keep_default_na=False)
     ref = ref[(ref["table"] == table_name) & (ref["dataset_kind"] == dataset_kind)]
-    rows = [table]
+    rows = table.to_dict("records")
     for _, r in ref.iterrows():
         kind = str(r.get("back_translator_kind", ""))
         measured = table[(table["system"] == r["system"]) & (table["source"] == "measured")]
         if kind and (measured["back_translator_kind"] == kind).any():
             measured = measured[measured["back_translator_kind"] == kind]
-        reported = {"system": r["system"], "source": "reported", "back_translator_kind": kind,
-                    **{c: float(r[c]) for c in PAPER_COLUMNS}}
-        rows.append(pd.DataFrame([reported], columns=COLUMNS))
+        rows.append({"system": r["system"], "source": "reported", "back_translator_kind": kind,
+                     **{c: float(r[c]) for c in PAPER_COLUMNS}})
         for _, m in measured.iterrows():
-            diff = {c: float(m[c]) - float(r[c]) for c in PAPER_COLUMNS}
-            rows.append(pd.DataFrame([{"system": r["system"], "source": "difference",
-                                       "back_translator_kind": m["back_translator_kind"], **diff}],
-                                     columns=COLUMNS))
-    return pd.concat(rows, ignore_index=True)
+            rows.append({"system": r["system"], "source": "difference",
+                         "back_translator_kind": m["back_translator_kind"],
+                         **{c: float(m[c]) - float(r[c]) for c in PAPER_COLUMNS}})
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"n_sequences": "Int64"})
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """CSV with metrics rounded to 4 decimals, written atomically."""
+    """CSV with metrics rounded to 4 decimals and integer ``n_sequences``, written atomically."""
     out = table.copy()
     for c in METRIC_COLUMNS:
         out[c] = out[c].astype(float).round(4)
+    out["n_sequences"] = out["n_sequences"].astype("Int64")
     with atomic_path(path) as tmp:
         out.to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL)
 
 
-def write_report(table: pd.DataFrame, path: str | os.PathLike[str], title: str,
-                 notes: Mapping[str, str]) -> None:
-    """A short Markdown report a person can read in a terminal."""
+def stats_path(table_path: str | os.PathLike[str]) -> Path:
+    """Where a table's statistics go: ``table5.csv`` -> ``table5_stats.csv``."""
+    p = Path(table_path)
+    return p.with_name(f"{p.stem}_stats{p.suffix}")
+
+
+def write_stats(stats: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """The statistics CSV (STATS_COLUMNS; estimates, bounds and p-values to 6 decimals), atomically."""
+    out = stats.copy()
+    for c in ("estimate", "ci_low", "ci_high", "p_value"):
+        out[c] = out[c].astype(float).round(6)
+    with atomic_path(path) as tmp:
+        out.to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL)
+
+
+def _cell(metric: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}" if metric in ("DTW-MJE", "total_distance", "avg_duration") else f"{value:.2f}"
+    return str(value)
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *["| " + " | ".join(r) + " |" for r in rows]]
+
+
+def write_report(table: pd.DataFrame, path: str | os.PathLike[str], title: str, notes: Mapping[str, str],
+                 stats: pd.DataFrame | None = None) -> None:
+    """A short Markdown report a person can read in a terminal: the table (with each measured value's
+    bootstrap interval when ``stats`` is given), any few-sentences warning, the paired tests, notes."""
     lines = [f"# {title}", ""]
-    shown = table[[*KEY_COLUMNS, *METRIC_COLUMNS]].copy()
-    header = "| " + " | ".join(shown.columns) + " |"
-    lines += [header, "|" + "---|" * len(shown.columns)]
-    for _, r in shown.iterrows():
-        cells = [f"{v:.4f}" if isinstance(v, float) and c in ("DTW-MJE",) else
-                 f"{v:.2f}" if isinstance(v, float) else str(v) for c, v in r.items()]
-        lines.append("| " + " | ".join("" if x == "nan" else x for x in cells) + " |")
+    own = {}
+    if stats is not None:
+        for r in stats[stats["versus"].fillna("") == ""].itertuples():
+            own[(r.system, r.back_translator, r.metric)] = (r.ci_low, r.ci_high)
+    rows = []
+    for _, r in table.iterrows():
+        cells = ["" if pd.isna(r[c]) else str(r[c]) for c in KEY_COLUMNS]
+        for c in METRIC_COLUMNS:
+            cell = _cell(c, r[c])
+            ci = own.get((r["system"], r["back_translator"], c)) if r["source"] == "measured" else None
+            if cell and ci is not None and np.isfinite(ci[0]):
+                cell += f" [{_cell(c, float(ci[0]))}, {_cell(c, float(ci[1]))}]"
+            cells.append(cell)
+        rows.append(cells)
+    lines += _markdown([*KEY_COLUMNS, *METRIC_COLUMNS], rows)
+    warnings = sorted({w for w in table.get("warning", pd.Series(dtype=str)).fillna("") if w})
+    lines += [""] + [f"**Warning:** {w}." for w in warnings]
+    if stats is not None and len(stats):
+        first = stats.iloc[0]
+        lines += ["", f"Intervals: {float(first['confidence']):.0%} paired bootstrap over the "
+                  f"{int(first['n_sequences'])} sentences, {int(first['resamples'])} resamples, seed "
+                  f"{int(first['seed'])}, one resampling plan per back-translator's rows. "
+                  f"DTW: {first['dtw']}.",
+                  "", "Paired differences (system - versus) with their two-sided bootstrap p-values:", ""]
+        pairs = stats[stats["versus"].fillna("") != ""]
+        several = pairs["back_translator_kind"].nunique() > 1
+        prow = []
+        groups = pairs.groupby(["back_translator_kind", "system", "versus"], sort=False)
+        for (kind, system, versus), g in groups:
+            by_metric = {m: (e, p) for m, e, p in zip(g["metric"], g["estimate"], g["p_value"], strict=True)}
+            label = f"{system} vs {versus}" + (f" ({kind} back-translator)" if several else "")
+            prow.append([label, *[
+                "" if m not in by_metric or not np.isfinite(by_metric[m][0]) else
+                f"{by_metric[m][0] + 0.0:+.4g} (p={by_metric[m][1]:.3f})" for m in METRIC_COLUMNS]])
+        lines += _markdown(["pair", *METRIC_COLUMNS], prow)
     lines += ["", *[f"- {k}: {v}" for k, v in notes.items()], ""]
     write_text_atomic(path, "\n".join(lines))

@@ -36,7 +36,8 @@ def generate_poses(generator_ckpt: str | os.PathLike[str], ae_ckpt: str | os.Pat
 def write_predictions(generator_ckpt: str | os.PathLike[str], ae_ckpt: str | os.PathLike[str],
                       skeleton_h5: str | os.PathLike[str], splits: Iterable[str],
                       out_path: str | os.PathLike[str]) -> int:
-    """Generated poses of every sentence of ``splits``: features (L, 534), attrs id, split, text; the file
+    """Generated poses of every sentence of ``splits``: features (L, 534), attrs split, text, gloss,
+    gt_frames and fps (the rate of the skeletons the generator learnt from: its output's rate); the file
     records the skeleton layout of ``skeleton_h5`` (attribute ``skeleton``), which the poses follow."""
     prov = provenance.collect({"splits": list(splits)},
                               inputs=[str(generator_ckpt), str(ae_ckpt), str(skeleton_h5)])
@@ -49,7 +50,7 @@ def write_predictions(generator_ckpt: str | os.PathLike[str], ae_ckpt: str | os.
             for s, p in zip(seqs, poses, strict=True):
                 w.write(shards.VideoArrays(s.video_id, p.reshape(len(p), -1), np.ones(len(p), bool),
                                            attrs={"split": split, "text": s.text, "gloss": s.gloss,
-                                                  "gt_frames": s.n_frames}))
+                                                  "gt_frames": s.n_frames, "fps": s.fps}))
                 n += 1
     log.info("generated %d sequences into %s", n, out_path)
     return n

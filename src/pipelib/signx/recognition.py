@@ -17,6 +17,12 @@ Every row scores one system's outputs against one reference kind on one split. C
 - ``sacreBLEU``: sacrebleu's default corpus BLEU (13a tokenisation, exp smoothing), for comparison
   with papers that report it
 - ``checkpoint``: the recogniser file and the start of the sha256 of its weights (empty for baselines)
+- ``warning``: set when the row scores fewer than ``evaluation.statistics.min_sentences`` sentences
+- ``<metric>_lo``, ``<metric>_hi`` for every metric above: its bootstrap interval over sentences
+  (``pipelib.evaluation.statistics``; ``evaluation.statistics``: resamples, seed, confidence), corpus
+  metrics recomputed on every resample
+- ``WER_p_vs_baseline``, ``BLEU-4_p_vs_baseline``: two-sided paired bootstrap p-value of the row's
+  difference from the ``most-frequent-train`` row of the same split and target (empty for that row)
 
 Config section ``signx.recognition``::
 
@@ -35,12 +41,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sacrebleu
 
 from pipelib import provenance
 from pipelib.datasets.manifest import read_manifest
-from pipelib.evaluation import metrics
+from pipelib.evaluation import metrics, statistics
 from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.signx.latent_data import SplitText, most_frequent, read_pruned_latents, split_text
 from pipelib.signx.pruning import PruningMask
@@ -49,8 +56,11 @@ from pipelib.training.checkpoint import weights_sha256
 
 log = logging.getLogger("pipelib.signx")
 
-COLUMNS = ["system", "target", "decoding", "split", "n_sequences", "n_missing", "WER", "SUB", "DEL", "INS",
-           "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "sacreBLEU", "checkpoint"]
+METRICS = ["WER", "SUB", "DEL", "INS", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "sacreBLEU"]
+INTERVAL_COLUMNS = [f"{m}_{end}" for m in METRICS for end in ("lo", "hi")]
+P_COLUMNS = ["WER_p_vs_baseline", "BLEU-4_p_vs_baseline"]
+COLUMNS = ["system", "target", "decoding", "split", "n_sequences", "n_missing", *METRICS, "checkpoint",
+           "warning", *INTERVAL_COLUMNS, *P_COLUMNS]
 BASELINE = "most-frequent-train"
 SECTION = "signx.recognition"
 SECTION_KEYS = ("splits", "split", "batch_size", "decoding")
@@ -63,6 +73,56 @@ def score_outputs(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
     scores["ROUGE"] = metrics.rouge(hyps, refs)
     scores["sacreBLEU"] = float(sacrebleu.corpus_bleu(list(hyps), [list(refs)]).score)
     return scores
+
+
+def output_statistics(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, statistics.MetricStats]:
+    """Per-sentence statistics of every metric of :func:`score_outputs`, for the bootstrap."""
+    wer_stats = metrics.wer_sentence_stats(hyps, refs)
+    wer_point = metrics.word_error_rates(hyps, refs)
+    out = {k: statistics.MetricStats(wer_point[k], wer_stats, lambda st, k=k: metrics.wer_from_stats(st)[k])
+           for k in ("WER", "SUB", "DEL", "INS")}
+    bleu_stats = metrics.bleu_sentence_stats(hyps, refs)
+    bleu_point = metrics.bleu_from_stats(bleu_stats.sum(axis=0))
+    for n in range(1, 5):
+        key = f"BLEU-{n}"
+        out[key] = statistics.MetricStats(bleu_point[key], bleu_stats,
+                                          lambda st, key=key: metrics.bleu_from_stats(st)[key])
+    out["ROUGE"] = statistics.MetricStats(metrics.rouge(hyps, refs), metrics.rouge_sentence_stats(hyps, refs),
+                                          lambda st: float(st[0] / st[1]))
+    sacre = sacrebleu.BLEU()  # the defaults of sacrebleu.corpus_bleu, its own sufficient statistics
+    out["sacreBLEU"] = statistics.MetricStats(
+        float(sacrebleu.corpus_bleu(list(hyps), [list(refs)]).score),
+        np.asarray(sacre._extract_corpus_statistics(list(hyps), [list(refs)]), dtype=np.int64),
+        lambda st: float(sacre._compute_score_from_stats([int(v) for v in st]).score))
+    return out
+
+
+def add_intervals(table: pd.DataFrame, outputs: Sequence[tuple[list[str], list[str]]],
+                  stats_section: Mapping[str, Any] | None) -> pd.DataFrame:
+    """Interval, p-value and warning columns for ``table``, whose row i scored ``outputs[i]`` (hyps, refs).
+
+    Rows of one split and target share their references, so each such group is bootstrapped on one
+    resampling plan and its rows are paired with the group's ``most-frequent-train`` row.
+    """
+    cfg = statistics.settings(stats_section)
+    table = table.copy()
+    table["warning"] = [statistics.few_sentences_warning(int(n), int(cfg["min_sentences"]))
+                        for n in table["n_sequences"]]
+    for (_split, _target), group in table.groupby(["split", "target"], sort=False):
+        systems = {i: output_statistics(*outputs[i]) for i in group.index}
+        rows = statistics.bootstrap(systems, int(cfg["resamples"]), int(cfg["seed"]),
+                                    float(cfg["confidence"]))
+        own = rows[rows["versus"] == ""]
+        for r in own.itertuples():
+            table.loc[r.system, [f"{r.metric}_lo", f"{r.metric}_hi"]] = [r.ci_low, r.ci_high]
+        base = [i for i in group.index if table.loc[i, "system"] == BASELINE]
+        if base:
+            pairs = rows[rows["versus"] != ""]
+            for r in pairs.itertuples():
+                other = r.versus if r.system == base[0] else r.system
+                if base[0] in (r.system, r.versus) and f"{r.metric}_p_vs_baseline" in P_COLUMNS:
+                    table.loc[other, f"{r.metric}_p_vs_baseline"] = r.p_value
+    return table[COLUMNS]
 
 
 def _scored(refs: SplitText, target: str) -> list[int]:
@@ -78,7 +138,7 @@ def _row(system: str, target: str, decoding: str, split: str, hyps: list[str], r
          n_missing: int, checkpoint: str = "") -> dict[str, Any]:
     return {"system": system, "target": target, "decoding": decoding, "split": split,
             "n_sequences": len(refs), "n_missing": n_missing, **score_outputs(hyps, refs),
-            "checkpoint": checkpoint}
+            "checkpoint": checkpoint, "_outputs": (list(hyps), list(refs))}
 
 
 def decoding_options(section: Mapping[str, Any], rec: LoadedRecognizer) -> dict[str, Any]:
@@ -137,8 +197,10 @@ def baseline_rows(train: SplitText, split: SplitText, label: str,
 
 def recognition_table(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
                       pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
-                      section: Mapping[str, Any]) -> pd.DataFrame:
-    """Rows (``COLUMNS``) for every checkpoint and baseline on every configured split."""
+                      section: Mapping[str, Any],
+                      stats_section: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Rows (``COLUMNS``) for every checkpoint and baseline on every configured split, with bootstrap
+    intervals and paired tests against the baseline (``stats_section``: ``evaluation.statistics``)."""
     section = check_section(section, SECTION_KEYS, SECTION)
     if "split" in section and "splits" in section:
         raise ValueError(f"{SECTION}: give split (one) or splits (a list), not both")
@@ -164,19 +226,22 @@ def recognition_table(manifest: str | os.PathLike[str], latent_shards: Sequence[
         for rec, ckpt in loaded.values():
             rows += recognise_split(rec, latents, split, section, split_name, ckpt)
         rows += baseline_rows(train, split, split_name, ["gloss"] + (["text"] if "text" in loaded else []))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    outputs = [r.pop("_outputs") for r in rows]
+    return add_intervals(pd.DataFrame(rows, columns=COLUMNS), outputs, stats_section)
 
 
 def write_recognition(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
                       pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
-                      out_csv: str | os.PathLike[str], section: Mapping[str, Any]) -> pd.DataFrame:
+                      out_csv: str | os.PathLike[str], section: Mapping[str, Any],
+                      stats_section: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Score the recognisers (``{target: averaged.pt}``) and write ``out_csv`` + its ``.prov.json``."""
-    table = recognition_table(manifest, latent_shards, pruning_json, checkpoints, section)
+    table = recognition_table(manifest, latent_shards, pruning_json, checkpoints, section, stats_section)
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     inputs = [str(manifest), str(pruning_json), *map(str, latent_shards), *map(str, checkpoints.values())]
     prov = provenance.collect(dict(section), inputs=inputs,
-                              extra={"columns": COLUMNS, "deterministic": True})
+                              extra={"columns": COLUMNS, "deterministic": True,
+                                     "statistics": statistics.settings(stats_section)})
     write_text_atomic(provenance.sidecar_path(out_csv), json.dumps(prov, indent=2, default=str) + "\n")
     for r in table.to_dict("records"):
         log.info("%s %s %s %s: WER %.2f BLEU-4 %.2f (n=%d)", r["split"], r["system"], r["target"],

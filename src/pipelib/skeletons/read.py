@@ -17,7 +17,8 @@ log = logging.getLogger("pipelib.skeletons")
 
 @dataclass
 class SkeletonSequence:
-    """One video: poses (T, 178, 3) float32 shoulder-width units, joint_mask (T, 178) bool."""
+    """One video: poses (T, 178, 3) float32 shoulder-width units, joint_mask (T, 178) bool, at ``fps``
+    frames per second (the rate its source video was recorded at)."""
 
     video_id: str
     poses: np.ndarray
@@ -25,6 +26,7 @@ class SkeletonSequence:
     text: str
     gloss: str
     signer: str
+    fps: float
 
     @property
     def n_frames(self) -> int:
@@ -43,6 +45,9 @@ def read_split(path: str | os.PathLike[str], split: str) -> list[SkeletonSequenc
         if v.attrs.get("split") != split:
             continue
         jm = v.extras["joint_mask"].astype(bool) & v.mask[:, None]                  # (T, 178)
+        if "fps" not in v.attrs:
+            raise ValueError(f"{path}: video {v.video_id} records no frame rate (attribute 'fps'); the file "
+                             "was written before frame rates were recorded: re-run the skeletons rule")
         check = mask_bad_values(v.features.reshape(v.n_frames, 178, 3), jm, np.inf)
         if check.nonfinite:
             log.warning("%s: video %s has %d unmasked joint(s) holding NaN/Inf; they are masked", path,
@@ -50,7 +55,8 @@ def read_split(path: str | os.PathLike[str], split: str) -> list[SkeletonSequenc
         jm = check.valid
         poses = np.where(jm[..., None], check.values, 0.0).astype(np.float32)      # (T, 178, 3)
         out.append(SkeletonSequence(v.video_id, poses, jm, str(v.attrs.get("text", "")),
-                                    str(v.attrs.get("gloss", "")), str(v.attrs.get("signer", ""))))
+                                    str(v.attrs.get("gloss", "")), str(v.attrs.get("signer", "")),
+                                    float(v.attrs["fps"])))
     require_split(len(out), path, split, "video")
     require_split(sum(int(s.joint_mask.any(axis=1).sum()) for s in out), path, split,
                   "frame with a valid joint", f"{len(out)} video(s), every joint masked")
