@@ -38,7 +38,7 @@ rule table:
         table="table5|table6",
     params:
         evaluation=evaluation_params(),
-        dataset=lambda wc: dataset_params(wc.ds) | {"name": wc.ds},
+        dataset=lambda wc: dataset_params(wc.ds, named=True),
     resources:
         **rule_resources("default"),
     conda:
