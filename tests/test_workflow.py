@@ -39,7 +39,7 @@ def smk(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
 
 def job_counts(workdir: Path, *targets: str) -> dict[str, int]:
     """Jobs a dry run plans, per rule (the 'Job stats' table)."""
-    out = smk(workdir, "-n", "--quiet", "rules", *targets)
+    out = smk(workdir, *targets, "-n", "--quiet", "rules")  # --quiet takes every word after it
     text = out.stdout + out.stderr
     if "Nothing to be done" in text:
         return {}
