@@ -39,7 +39,7 @@ def smk(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
 
 def job_counts(workdir: Path, *targets: str) -> dict[str, int]:
     """Jobs a dry run plans, per rule (the 'Job stats' table)."""
-    out = smk(workdir, "-n", "--quiet", "rules", *targets)
+    out = smk(workdir, *targets, "-n", "--quiet", "rules")  # --quiet takes every word after it
     text = out.stdout + out.stderr
     if "Nothing to be done" in text:
         return {}
@@ -70,7 +70,7 @@ def test_lint_is_clean(tmp_path):
 def test_missing_root_fails_at_dag_time_naming_the_key(tmp_path):
     proc = smk(_workdir(tmp_path), "-n", "results/phoenix/fused/report.csv", check=False)
     assert proc.returncode != 0
-    assert "set datasets.phoenix.root in config/config.yaml" in proc.stdout + proc.stderr
+    assert "set datasets.phoenix.root (now from config/config.yaml)" in proc.stdout + proc.stderr
 
 
 def test_real_backend_without_weights_fails_at_dag_time_naming_key(tmp_path):
@@ -87,6 +87,35 @@ def test_real_backend_without_weights_fails_at_dag_time_naming_key(tmp_path):
     edit_config(wd, lambda c: c["estimators"]["sapiens"].update(weights=str(weights)))
     plan = smk(wd, "-n").stdout
     assert str(weights) in plan  # the weight file is an input: replacing it re-runs the slot
+
+
+def test_unknown_backend_fails_a_dry_run_naming_the_key_its_source_and_the_choices(tmp_path):
+    wd = _workdir(tmp_path)
+    edit_config(wd, lambda c: c["estimators"]["dwpose"].update(backend="dwpose_onxx"))
+    proc = smk(wd, "-n", check=False)
+    assert proc.returncode != 0
+    assert ("estimators.dwpose.backend (set in config/config.yaml) is 'dwpose_onxx', which is not a backend "
+            "of slot dwpose; choose one of: dwpose_from_holistic, dwpose_onnx.") in proc.stdout + proc.stderr
+    edit_config(wd, lambda c: c["estimators"]["dwpose"].update(backend="dwpose_from_holistic"))
+    (wd / "override.yaml").write_text(yaml.safe_dump(
+        {"datasets": {"ci": {"estimators": {"sapiens": {"backend": "sapiens_onnx"}}}}}))
+    configs = [str(wd / "config/config.yaml"), str(wd / "override.yaml")]
+    proc = smk(wd, "-n", "--configfile", *configs, check=False)
+    assert ("datasets.ci.estimators.sapiens.backend (set in override.yaml) is 'sapiens_onnx'"
+            in proc.stdout + proc.stderr)
+    proc = smk(wd, "-n", "--config", "estimators={smplerx: {backend: smplerx_onxx}}", check=False)
+    text = proc.stdout + proc.stderr
+    assert "estimators.smplerx.backend (set in a --config override) is 'smplerx_onxx'" in text
+    assert "choose one of: smplerx_from_holistic, smplerx_onnx, smplerx_torchscript." in text
+
+
+def test_model_section_error_names_the_file_that_set_it(tmp_path):
+    wd = _workdir(tmp_path)
+    (wd / "paper.yaml").write_text(yaml.safe_dump({"production": {"autoencoder": {"train": {"epoch": 3}}}}))
+    proc = smk(wd, "-n", "--configfile", str(wd / "config/config.yaml"), str(wd / "paper.yaml"), check=False)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    assert "production.autoencoder.train.epoch: unknown key" in text and "(set in paper.yaml)" in text
 
 
 def test_bad_config_fails_before_any_job(tmp_path):

@@ -11,7 +11,7 @@ rule audit:
         "logs/{ds}/audit.log",
     params:
         audit=section("audit"),
-        config=sorted_section(config),
+        config=tracked_section(config),
         snakefile=workflow.main_snakefile,
         scratch=lambda wc: f"results/{wc.ds}/audit",
     resources:

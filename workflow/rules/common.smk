@@ -1,29 +1,107 @@
 """Helpers shared by the stage files: config sections, dataset paths, shard lists, resources."""
 
-import copy
 import os
+import re
+from functools import lru_cache
 
+import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 
+from pipelib import configkeys, limits
 from pipelib.estimators.base import SLOT_ORDER
-from pipelib.estimators.registry import is_derived, uses_gpu, weight_keys
+from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weight_keys
 
-validate(config, schema="../schemas/config.schema.yaml")
+# ---- config: where each value came from, --config types, validation ---------------------------
+
+SCHEMA = configkeys.load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+DEFAULT_CONFIGFILE = "config/config.yaml"
+DATASET_NAME = SCHEMA["properties"]["datasets"]["propertyNames"]["pattern"].strip("^$")
 
 
-def sorted_section(value):
-    """Deep copy with every mapping key-sorted, so params compare equal across runs."""
-    if isinstance(value, dict):
-        return {k: sorted_section(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [sorted_section(v) for v in value]
-    return copy.deepcopy(value)
+@lru_cache(maxsize=None)
+def _configfile_data(path):
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def _holds(mapping, path):
+    for key in path:
+        if not isinstance(mapping, dict) or key not in mapping:
+            return False
+        mapping = mapping[key]
+    return True
+
+
+def config_source(*path):
+    """Where the value at `path` was set: a --config override, a --configfile, config/config.yaml,
+    or the schema's default."""
+    if _holds(dict(workflow.config_settings.config), path):
+        return "a --config override"
+    files = [os.path.relpath(f) for f in workflow.config_settings.configfiles]
+    if os.path.exists(DEFAULT_CONFIGFILE) and DEFAULT_CONFIGFILE not in files:
+        files.insert(0, DEFAULT_CONFIGFILE)
+    for path_ in reversed(files):
+        if _holds(_configfile_data(path_), path):
+            return path_
+    return "the schema default (workflow/schemas/config.schema.yaml)"
+
+
+def key_and_source(*path):
+    """`dotted.key (set in <source>)`, for messages."""
+    return f"{'.'.join(path)} (set in {config_source(*path)})"
+
+
+def check_dataset_names():
+    """Dataset names become path parts: refuse any that could leave results/ before anything runs."""
+    for name in list(config.get("datasets") or {}):
+        if not re.fullmatch(DATASET_NAME, str(name)):
+            raise WorkflowError(
+                f"Dataset name {name!r} under `datasets:` ({config_source('datasets', name)}) is not allowed: "
+                f"a name becomes a folder in results/, logs/ and resources/, so use letters, digits, "
+                f"'_' and '-' only, starting with a letter or digit."
+            )
+
+
+def check_config():
+    """Validate the config against the schema; the first error names its key and where it was set."""
+    from jsonschema import Draft202012Validator
+
+    errors = sorted(Draft202012Validator(SCHEMA).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        path = [str(p) for p in errors[0].absolute_path]
+        where = f"{'.'.join(path)} (set in {config_source(*path)})" if path else "the config"
+        raise WorkflowError(f"{where}: {errors[0].message}; see config/README.md.")
+
+
+update_config(config, configkeys.coerce_overrides(SCHEMA, dict(workflow.config_settings.config)))
+check_dataset_names()
+check_config()
+validate(config, schema="../schemas/config.schema.yaml")  # fills in the schema's defaults
+
+
+# Every wildcard is constrained, so no name can climb out of results/, logs/ or resources/.
+wildcard_constraints:
+    ds=DATASET_NAME,
+    slot="|".join(SLOT_ORDER),
+    shard=r"\d+",
+    phase="phase1|phase2",
+    table="table5|table6",
+    target="gloss|text",
+
+
+# ---- config sections for `params:`, compared by Snakemake on the keys that can change a result ----
+
+
+def tracked_section(value, *path):
+    """`value`, the config entry at `path`, for `params:`: the job gets all of it, while Snakemake's
+    re-run trigger sees only keys the schema does not mark `x-affects-results: false`."""
+    return configkeys.tracked(SCHEMA, value, path)
 
 
 def section(name):
-    """A top-level config section, key-sorted, for `params:`."""
-    return sorted_section(config.get(name, {}))
+    """A top-level config section for `params:`."""
+    return tracked_section(config.get(name, {}), name)
 
 
 def dataset_cfg(ds):
@@ -32,8 +110,8 @@ def dataset_cfg(ds):
         return config["datasets"][ds]
     except KeyError:
         raise WorkflowError(
-            f"Dataset '{ds}' is not configured: add it under `datasets:` in config/config.yaml "
-            f"(configured: {', '.join(config['datasets'])})."
+            f"Dataset '{ds}' is not configured: add it under `datasets:` in config/config.yaml or a "
+            f"--configfile (configured: {', '.join(config['datasets'])})."
         ) from None
 
 
@@ -53,21 +131,23 @@ def dataset_root(ds):
     root = os.path.expandvars(os.path.expanduser(d["root"]))
     if not os.path.exists(root):
         raise WorkflowError(
-            f"Dataset '{ds}' has no data at {root}: set datasets.{ds}.root in config/config.yaml "
-            f"to the folder that holds the {d['kind']} corpus."
+            f"Dataset '{ds}' has no data at {root}: set datasets.{ds}.root (now from "
+            f"{config_source('datasets', ds, 'root')}) to the folder that holds the {d['kind']} corpus."
         )
     return root
 
 
-def dataset_params(ds):
-    """What of `datasets.<ds>` the manifest depends on (not estimator overrides or synthesis)."""
+def dataset_params(ds, named=False):
+    """What of `datasets.<ds>` the manifest depends on (not estimator overrides or synthesis);
+    `named` adds the dataset's name."""
     d = dataset_cfg(ds)
     keys = ("kind", "root", "shards", "fps")
-    return sorted_section({k: d[k] for k in keys if k in d} | {"root": dataset_root(ds)})
+    value = {k: d[k] for k in keys if k in d} | {"root": dataset_root(ds)}
+    return tracked_section(value | ({"name": ds} if named else {}), "datasets", ds)
 
 
 def synthetic_params(ds):
-    return sorted_section(dataset_cfg(ds).get("synthetic", {}))
+    return tracked_section(dataset_cfg(ds).get("synthetic", {}), "datasets", ds, "synthetic")
 
 
 def shard_ids(ds):
@@ -75,15 +155,52 @@ def shard_ids(ds):
     return [f"{i:03d}" for i in range(dataset_cfg(ds)["shards"])]
 
 
+def estimator_override(ds, slot):
+    return (dataset_cfg(ds).get("estimators") or {}).get(slot) or {}
+
+
+def estimator_key(ds, slot, key):
+    """The config path that sets `key` of a slot for dataset `ds`: the per-dataset override when it
+    sets the key, else the top-level `estimators.<slot>`."""
+    if key in estimator_override(ds, slot):
+        return ("datasets", ds, "estimators", slot, key)
+    return ("estimators", slot, key)
+
+
 def estimator_cfg(ds, slot):
-    """`estimators.<slot>` with `datasets.<ds>.estimators.<slot>` merged over it, key-sorted."""
+    """`estimators.<slot>` with `datasets.<ds>.estimators.<slot>` merged over it, for `params:`."""
     merged = dict(config["estimators"][slot])
-    merged.update(dataset_cfg(ds).get("estimators", {}).get(slot, {}))
-    return sorted_section(merged)
+    merged.update(estimator_override(ds, slot))
+    return tracked_section(merged, "estimators", slot)
 
 
 def slot_backend(ds, slot):
     return estimator_cfg(ds, slot)["backend"]
+
+
+def check_backends():
+    """Every dataset's backend of every slot is one the registry knows, before any job runs."""
+    for ds in config["datasets"]:
+        for slot in estimator_override_slots(ds):
+            if slot not in SLOT_ORDER:
+                raise WorkflowError(
+                    f"datasets.{ds}.estimators.{slot} ({config_source('datasets', ds, 'estimators', slot)}) "
+                    f"is not a slot; slots are {', '.join(SLOT_ORDER)}."
+                )
+        for slot in SLOT_ORDER:
+            backend = slot_backend(ds, slot)
+            if backend not in backends_for(slot):
+                raise WorkflowError(
+                    f"{key_and_source(*estimator_key(ds, slot, 'backend'))} is {backend!r}, which is not a "
+                    f"backend of slot {slot}; choose one of: {', '.join(backends_for(slot))}."
+                )
+
+
+def estimator_override_slots(ds):
+    return list(dataset_cfg(ds).get("estimators") or {})
+
+
+check_backends()
 
 
 def rule_resources(name):
@@ -135,10 +252,17 @@ def weight_inputs(ds, slot):
     for key in weight_keys(cfg["backend"], cfg):
         path = os.path.expandvars(os.path.expanduser(str(cfg.get(key) or "")))
         if not path or not os.path.isfile(path):
-            where = "is not set" if not path else f"points to {path}, which does not exist"
+            backend_key = estimator_key(ds, slot, "backend")
+            named = ".".join(estimator_key(ds, slot, key) if cfg.get(key) else (*backend_key[:-1], key))
+            where = (
+                f"is not set"
+                if not path
+                else f"points to {path}, which does not exist (set in {config_source(*estimator_key(ds, slot, key))})"
+            )
             raise WorkflowError(
-                f"estimators.{slot}.{key} {where}: backend {cfg['backend']} of dataset '{ds}' needs its "
-                f"local weight file (see docs/estimators.md), or choose {slot}'s *_from_holistic backend."
+                f"{named} {where}: backend {cfg['backend']} ({key_and_source(*backend_key)}) of dataset "
+                f"'{ds}' needs its local weight file (see docs/estimators.md), or choose {slot}'s "
+                f"*_from_holistic backend."
             )
         files[f"weights_{key}"] = path
     return files
@@ -162,6 +286,65 @@ def get_slot_shards_of(wildcards):
 
 def get_fused_shards(wildcards):
     return [f"results/{wildcards.ds}/fused/shard{k}.h5" for k in shard_ids(wildcards.ds)]
+
+
+# ---- pass/fail limits (judged on recorded counts, so editing a limit re-runs no work) -----------
+
+
+@lru_cache(maxsize=None)
+def _counts(kind, paths, stamp):
+    """Recorded (bad, total) counts; `stamp` (mtimes and sizes) keys the cache to the files' state."""
+    return limits.manifest_counts(*paths) if kind == "manifest" else limits.shard_counts(paths[0])
+
+
+def _stamp(paths):
+    return tuple((os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths)
+
+
+def manifest_limit_check(ds):
+    """[] while the manifest of `ds` keeps within manifest.max_reject_fraction, else the output of
+    its manifest_check job, which then fails naming the limit: no work starts on a manifest past it.
+    Waits (checkpoint) until the manifest of this run exists."""
+    out = checkpoints.manifest.get(ds=ds).output
+    paths = (out.manifest, out.rejected)
+    n_bad, n_total = _counts("manifest", paths, _stamp(paths))
+    if limits.within(n_bad, n_total, config["manifest"]["max_reject_fraction"]):
+        return []
+    return [f"results/{ds}/checks/manifest.ok"]
+
+
+def shard_limit_checks(ds, slots, shards):
+    """The outputs of poses_check for the extraction shards (of `slots` x `shards`) whose failed share
+    is past extraction.max_failure_fraction; each such check job fails naming the shard."""
+    checks = []
+    for slot in slots:
+        for shard in shards:
+            path = checkpoints.poses_extract.get(ds=ds, slot=slot, shard=shard).output[0]
+            n_bad, n_total = _counts("shard", (path,), _stamp((path,)))
+            if not limits.within(n_bad, n_total, config["extraction"]["max_failure_fraction"]):
+                checks.append(f"results/{ds}/checks/poses/{slot}/shard{shard}.ok")
+    return checks
+
+
+def get_poses_limits(wildcards):
+    """Limits a poses job waits on: the manifest's, and the MediaPipe shard's for a derived slot."""
+    checks = manifest_limit_check(wildcards.ds)
+    if is_derived(slot_backend(wildcards.ds, wildcards.slot)):
+        checks += shard_limit_checks(wildcards.ds, ["mediapipe"], [wildcards.shard])
+    return checks
+
+
+def get_skeleton_limits(wildcards):
+    checks = manifest_limit_check(wildcards.ds)
+    if dataset_cfg(wildcards.ds)["kind"] != "slrtp_poses":
+        checks += shard_limit_checks(wildcards.ds, ["mediapipe"], shard_ids(wildcards.ds))
+    return checks
+
+
+def get_fusion_limits(wildcards):
+    """Every slot's extraction limit, of one shard (fusion_apply) or of all (stats, report)."""
+    shards = [wildcards.shard] if hasattr(wildcards, "shard") else shard_ids(wildcards.ds)
+    return shard_limit_checks(wildcards.ds, SLOT_ORDER, shards)
 
 
 def dataset_outputs(ds):
@@ -205,7 +388,16 @@ def check_model_sections():
         )
         check_signx_sections(TrainConfig)
     except (ValueError, TypeError, FileNotFoundError) as err:
-        raise WorkflowError(f"config/config.yaml: {err}") from None
+        raise WorkflowError(f"{err} ({source_of_message(str(err))})") from None
+
+
+def source_of_message(message):
+    """`set in <source>` for the dotted key a library config error starts with."""
+    match = re.match(r"([A-Za-z_][\w]*(?:\.[\w]+)*)", message)
+    path = match.group(1).split(".") if match else []
+    while path and not _holds(config, path):
+        path = path[:-1]
+    return f"set in {config_source(*path)}" if path else "see config/README.md"
 
 
 def check_signx_sections(train_config):
@@ -231,7 +423,7 @@ check_model_sections()
 
 
 def production_section(name):
-    return sorted_section(config["production"][name])
+    return tracked_section(config["production"][name], "production", name)
 
 
 def generator_params(phase):
@@ -239,7 +431,7 @@ def generator_params(phase):
     gen = dict(config["production"]["generator"])
     if phase == 1:
         gen.pop("phase2")
-    return sorted_section(gen)
+    return tracked_section(gen, "production", "generator")
 
 
 def get_holistic_shards(wildcards):
@@ -260,18 +452,18 @@ def back_translation_params():
     """The back-translator's training section (the user checkpoint key does not retrain it)."""
     bt = dict(config["evaluation"]["back_translation"])
     bt.pop("checkpoint")
-    return sorted_section(bt)
+    return tracked_section(bt, "evaluation", "back_translation")
 
 
 def evaluation_params():
     ev = dict(config["evaluation"])
     ev.pop("back_translation")
-    return sorted_section(ev)
+    return tracked_section(ev, "evaluation")
 
 
 def statistics_params():
     """`evaluation.statistics` (bootstrap resamples, seed, confidence, min_sentences), also for recognition.csv."""
-    return sorted_section(config["evaluation"].get("statistics", {}))
+    return tracked_section(config["evaluation"].get("statistics", {}), "evaluation", "statistics")
 
 
 def trained_back_translator(ds):
@@ -280,7 +472,8 @@ def trained_back_translator(ds):
     if user:
         if not os.path.isfile(user):
             raise WorkflowError(
-                f"evaluation.back_translation.checkpoint points to {user}, which does not exist: "
+                f"{key_and_source('evaluation', 'back_translation', 'checkpoint')} points to {user}, "
+                "which does not exist: "
                 "give a checkpoint written by this pipeline's back_translator rule, or null to train one."
             )
         return user
@@ -339,7 +532,7 @@ def external_predictions(ds):
                 "(evaluation.split); give that split's prediction file."
             )
         out[name] = {**entry, split: path}
-    return sorted_section(out)
+    return tracked_section(out, "datasets", ds, "predictions")
 
 
 def get_table_inputs(wildcards):
@@ -395,14 +588,14 @@ def reported_scores():
 
 
 def signx_section(name):
-    return sorted_section(config["signx"][name])
+    return tracked_section(config["signx"][name], "signx", name)
 
 
 def recognizer_params():
     """The recognizers' training section; `targets` only chooses which recognizers exist."""
     rec = dict(config["signx"]["recognizer"])
     rec.pop("targets")
-    return sorted_section(rec)
+    return tracked_section(rec, "signx", "recognizer")
 
 
 def get_signx_latent_shards(wildcards):

@@ -39,7 +39,7 @@ rule table:
         table="table5|table6",
     params:
         evaluation=evaluation_params(),
-        dataset=lambda wc: dataset_params(wc.ds) | {"name": wc.ds},
+        dataset=lambda wc: dataset_params(wc.ds, named=True),
         predictions=lambda wc: external_predictions(wc.ds),
         back_translators=lambda wc: back_translator_sources(wc.ds),
     resources:

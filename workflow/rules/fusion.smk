@@ -6,6 +6,7 @@ rule fusion_stats:
     input:
         manifest="results/{ds}/manifest.parquet",
         shards=get_all_slot_shards,
+        limits=get_fusion_limits,
     output:
         "results/{ds}/fused/stats.h5",
     log:
@@ -24,6 +25,7 @@ rule fusion_apply:
     input:
         unpack(get_slot_shards_of),
         stats="results/{ds}/fused/stats.h5",
+        limits=get_fusion_limits,
     output:
         "results/{ds}/fused/shard{shard}.h5",
     log:
@@ -45,6 +47,7 @@ rule fusion_report:
         manifest="results/{ds}/manifest.parquet",
         slots=get_all_slot_shards,
         fused=get_fused_shards,
+        limits=get_fusion_limits,
     output:
         report(
             "results/{ds}/fused/report.csv",

@@ -1,7 +1,9 @@
 # Stage manifest: one table of every usable video of a dataset, with its shard; rejects beside it.
+# A checkpoint: consumers judge manifest.max_reject_fraction on the written tables (common.smk), and
+# only a manifest past the limit brings in manifest_check, which fails naming it.
 
 
-rule manifest:
+checkpoint manifest:
     input:
         get_manifest_input,
     output:
@@ -19,3 +21,22 @@ rule manifest:
         "../envs/pipelib.yaml"
     script:
         "../scripts/manifest_build.py"
+
+
+rule manifest_check:
+    input:
+        manifest="results/{ds}/manifest.parquet",
+        rejected="results/{ds}/rejected.parquet",
+    output:
+        "results/{ds}/checks/manifest.ok",
+    log:
+        "logs/{ds}/checks/manifest.log",
+    params:
+        max_reject_fraction=config["manifest"]["max_reject_fraction"],
+        source=config_source("manifest", "max_reject_fraction"),
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/pipelib.yaml"
+    script:
+        "../scripts/manifest_check.py"

@@ -6,6 +6,7 @@ rule skeletons:
     input:
         manifest="results/{ds}/manifest.parquet",
         holistic=get_holistic_shards,
+        limits=get_skeleton_limits,
     output:
         "results/{ds}/production/skeletons.h5",
     log:

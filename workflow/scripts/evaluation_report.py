@@ -1,13 +1,14 @@
 from pipelib import runlog
-from pipelib.evaluation.stage import run_report
 
-runlog.setup(snakemake.log[0])
-run_report(
-    table_path=snakemake.input.table,
-    fusion_report=snakemake.input.get("fusion"),
-    priors_h5=snakemake.input.priors,
-    renders=snakemake.input.renders,
-    out_path=snakemake.output[0],
-    dataset=snakemake.wildcards.ds,
-    stats_csv=snakemake.input.stats,
-)
+with runlog.job(snakemake.log[0]):
+    from pipelib.evaluation.stage import run_report
+
+    run_report(
+        table_path=snakemake.input.table,
+        fusion_report=snakemake.input.get("fusion"),
+        priors_h5=snakemake.input.priors,
+        renders=snakemake.input.renders,
+        out_path=snakemake.output[0],
+        dataset=snakemake.wildcards.ds,
+        stats_csv=snakemake.input.stats,
+    )

@@ -1,11 +1,12 @@
 from pipelib import runlog
-from pipelib.estimators.base import SLOT_ORDER
-from pipelib.fusion.stage import run_apply
 
-runlog.setup(snakemake.log[0])
-run_apply(
-    slot_paths={slot: snakemake.input[slot] for slot in SLOT_ORDER},
-    stats_path=snakemake.input.stats,
-    options=snakemake.params.fusion,
-    out_path=snakemake.output[0],
-)
+with runlog.job(snakemake.log[0]):
+    from pipelib.estimators.base import SLOT_ORDER
+    from pipelib.fusion.stage import run_apply
+
+    run_apply(
+        slot_paths={slot: snakemake.input[slot] for slot in SLOT_ORDER},
+        stats_path=snakemake.input.stats,
+        options=snakemake.params.fusion,
+        out_path=snakemake.output[0],
+    )

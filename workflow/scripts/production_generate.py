@@ -1,11 +1,12 @@
 from pipelib import runlog
-from pipelib.production.generate import write_predictions
 
-runlog.setup(snakemake.log[0])
-write_predictions(
-    snakemake.input.generator,
-    snakemake.input.autoencoder,
-    snakemake.input.skeletons,
-    snakemake.params.generation["splits"],
-    snakemake.output[0],
-)
+with runlog.job(snakemake.log[0]):
+    from pipelib.production.generate import write_predictions
+
+    write_predictions(
+        snakemake.input.generator,
+        snakemake.input.autoencoder,
+        snakemake.input.skeletons,
+        snakemake.params.generation["splits"],
+        snakemake.output[0],
+    )

@@ -1,14 +1,15 @@
 from pathlib import Path
 
 from pipelib import runlog
-from pipelib.production.train_generator import train_generator
 
-runlog.setup(snakemake.log[0])
-train_generator(
-    snakemake.input.latents,
-    snakemake.params.generator,
-    snakemake.params.phase,
-    Path(snakemake.output[0]).parent,
-    priors_h5=snakemake.input.get("priors"),
-    init_from=snakemake.input.get("phase1"),
-)
+with runlog.job(snakemake.log[0]):
+    from pipelib.production.train_generator import train_generator
+
+    train_generator(
+        snakemake.input.latents,
+        snakemake.params.generator,
+        snakemake.params.phase,
+        Path(snakemake.output[0]).parent,
+        priors_h5=snakemake.input.get("priors"),
+        init_from=snakemake.input.get("phase1"),
+    )

@@ -1,5 +1,6 @@
 from pipelib import runlog
-from pipelib.production.latents import encode_dataset
 
-runlog.setup(snakemake.log[0])
-encode_dataset(snakemake.input.skeletons, snakemake.input.autoencoder, snakemake.output[0])
+with runlog.job(snakemake.log[0]):
+    from pipelib.production.latents import encode_dataset
+
+    encode_dataset(snakemake.input.skeletons, snakemake.input.autoencoder, snakemake.output[0])

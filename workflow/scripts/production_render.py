@@ -1,7 +1,11 @@
 from pipelib import runlog
-from pipelib.production.stage import render
 
-runlog.setup(snakemake.log[0])
-render(
-    snakemake.input.predictions, snakemake.input.skeletons, snakemake.params.generation, snakemake.output[0]
-)
+with runlog.job(snakemake.log[0]):
+    from pipelib.production.stage import render
+
+    render(
+        snakemake.input.predictions,
+        snakemake.input.skeletons,
+        snakemake.params.generation,
+        snakemake.output[0],
+    )

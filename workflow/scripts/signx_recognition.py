@@ -1,13 +1,14 @@
 from pipelib import runlog
-from pipelib.signx.recognition import write_recognition
 
-runlog.setup(snakemake.log[0])
-write_recognition(
-    manifest=snakemake.input.manifest,
-    latent_shards=snakemake.input.latents,
-    pruning_json=snakemake.input.pruning,
-    checkpoints={t: snakemake.input[f"recognizer_{t}"] for t in snakemake.params.targets},
-    out_csv=snakemake.output[0],
-    section=snakemake.params.recognition,
-    stats_section=snakemake.params.statistics,
-)
+with runlog.job(snakemake.log[0]):
+    from pipelib.signx.recognition import write_recognition
+
+    write_recognition(
+        manifest=snakemake.input.manifest,
+        latent_shards=snakemake.input.latents,
+        pruning_json=snakemake.input.pruning,
+        checkpoints={t: snakemake.input[f"recognizer_{t}"] for t in snakemake.params.targets},
+        out_csv=snakemake.output[0],
+        section=snakemake.params.recognition,
+        stats_section=snakemake.params.statistics,
+    )

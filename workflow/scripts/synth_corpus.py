@@ -1,5 +1,6 @@
 from pipelib import runlog
-from pipelib.synth.stage import run
 
-runlog.setup(snakemake.log[0])
-run(snakemake.output[0], snakemake.params.synthetic)
+with runlog.job(snakemake.log[0]):
+    from pipelib.synth.stage import run
+
+    run(snakemake.output[0], snakemake.params.synthetic)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pipelib.datasets.annotations import read_table
 from pipelib.datasets.errors import DatasetError
+from pipelib.datasets.paths import inside
 from pipelib.datasets.records import SPLITS, Entry
 
 FRAMES_DIR = Path("sentence", "frames_512x512")
@@ -75,7 +76,8 @@ def scan(root: Path, name: str = "csl_daily", fps: float | None = None) -> list[
             )
         label = labels.get(row["name"])
         entries.append(Entry(
-            id=row["name"], split=split, source=frames_root / row["name"], media="frames",
+            id=row["name"], split=split, media="frames",
+            source=inside(frames_root, row["name"], split_path, "name", row["name"]),
             fps=float(fps or FPS), signer=signer_of(row["name"]),
             gloss=label["gloss"] if label else "", text=label["word"] if label else "",
             reject=None if label else f"{row['name']} has no row in {map_path}",

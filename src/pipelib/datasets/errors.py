@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pipelib.errors import DataError
 
-class DatasetError(Exception):
+
+class DatasetError(DataError):
     """A corpus cannot be read as configured (missing or malformed annotation file, unsafe file).
 
     The message names the file and, where one applies, the config key to change.
     """
 
 
-class ManifestError(Exception):
+class ManifestError(DataError):
     """The manifest cannot be accepted (no entries, or too many rejected entries)."""

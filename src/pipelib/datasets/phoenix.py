@@ -18,6 +18,7 @@ from pathlib import Path
 from pipelib.datasets.annotations import read_table
 from pipelib.datasets.errors import DatasetError
 from pipelib.datasets.frames import list_frames
+from pipelib.datasets.paths import inside
 from pipelib.datasets.records import SPLITS, Entry
 
 CORPUS_DIR = "PHOENIX-2014-T"
@@ -86,6 +87,9 @@ def scan(root: Path, name: str = "phoenix14t", fps: float | None = None) -> list
                 f"{annotation_file(corpus, split).name} lists {len(rows)} entries; check datasets.{name}.root"
             )
         for row in rows:
+            for column in ("name", "video"):  # both name a folder under the split's frame folder
+                inside(corpus / FRAMES_DIR / split, row[column], annotation_file(corpus, split), column,
+                       row["name"])
             entries.append(Entry(
                 id=row["name"], split=split,
                 source=frame_folder(corpus, split, row["name"], row["video"]),

@@ -1,4 +1,4 @@
-"""The manifest stage as the pipeline runs it: scan, verify, shard, write both tables, then judge."""
+"""The manifest stage as the pipeline runs it: scan, verify, shard, write both tables."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelib import provenance
-from pipelib.datasets.manifest import build_manifest, check_rejects, write_tables
+from pipelib.datasets.manifest import build_manifest, write_tables
 from pipelib.io.atomic import atomic_path
 
 log = logging.getLogger("pipelib.datasets")
@@ -35,9 +35,9 @@ def run(name: str, dataset: Mapping[str, Any], options: Mapping[str, Any],
         rejected_log: str | os.PathLike[str]) -> None:
     """Write ``manifest.parquet`` and ``rejected.parquet`` for dataset ``name``.
 
-    The rejects are also written as CSV to ``rejected_log`` (a Snakemake log, which survives a
-    failed job), and only then is the reject fraction judged, so a failing run still says which
-    entries were rejected and why.
+    The rejects are also written as CSV to ``rejected_log`` (a Snakemake log). The reject fraction
+    is not judged here: the workflow judges ``manifest.max_reject_fraction`` on the written tables
+    (:func:`pipelib.limits.check_manifest`), so editing the limit re-runs no scan.
     """
     root = Path(dataset["root"])
     manifest, rejected = build_manifest(
@@ -51,5 +51,3 @@ def run(name: str, dataset: Mapping[str, Any], options: Mapping[str, Any],
              len(rejected))
     with atomic_path(rejected_log) as tmp:
         rejected.to_csv(tmp, index=False)
-    check_rejects(len(rejected), len(manifest) + len(rejected), float(options["max_reject_fraction"]),
-                  rejected_log)

@@ -21,6 +21,7 @@ from pathlib import Path
 from pipelib.datasets.annotations import read_table
 from pipelib.datasets.errors import DatasetError
 from pipelib.datasets.frames import probe_video
+from pipelib.datasets.paths import inside
 from pipelib.datasets.records import SPLITS, Entry
 
 CORPUS_FILE = "corpus.csv"
@@ -39,7 +40,7 @@ def scan(root: Path, name: str = "videos", fps: float | None = None) -> list[Ent
     for row in rows:
         if row["split"] not in SPLITS:
             raise DatasetError(f"{table}: {row['name']} has split {row['split']!r}; expected one of {SPLITS}")
-        path = root / row["video"]
+        path = inside(root, row["video"], table, "video", row["name"])
         rate, reason = float(fps or 0.0), None
         if not fps and path.is_file():
             try:

@@ -1,0 +1,226 @@
+"""Re-runs follow meaning, on one finished CI-sized run: an edit of any key the schema marks
+`x-affects-results: false` plans no job, the re-run matrix of tests/test_workflow.py holds on the CI
+dataset, a broken pass/fail limit stops the run in a check job with one sentence, and raising the
+limit re-runs no work."""
+
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+from test_audit_workflow import _short_training
+from test_workflow import RERUN_MATRIX, ROOT, SNAKEMAKE, _workdir, edit_config, smk
+
+from pipelib import configkeys
+
+SCHEMA = configkeys.load_schema(ROOT / configkeys.SCHEMA_PATH)
+TARGETS = ("results/ci/table5.csv", "results/ci/report.md", "results/ci/recognition.csv",
+           "results/ci/efficiency.csv", "results/ci/signx/closeness.csv")
+# Dry runs fork from one process that imported Snakemake, torch and the library once (multiprocessing's
+# forkserver), a fresh process per run: about 2 s of CPU each instead of 6 s for a new `snakemake`.
+PRELOAD = ["snakemake.cli", "torch", "pipelib.configkeys", "pipelib.limits", "pipelib.training",
+           "pipelib.production.autoencoder", "pipelib.production.generator", "pipelib.text.encoders",
+           "pipelib.signx.pose2gloss", "pipelib.signx.recognizer", "pipelib.signx.video2pose",
+           "pipelib.signx.train_recognizer", "test_workflow_reruns"]
+
+
+@pytest.fixture(scope="module")
+def ci_done(tmp_path_factory):
+    """The CI dataset built to all its outputs (two-epoch training)."""
+    wd = _workdir(tmp_path_factory.mktemp("reruns"))
+    edit_config(wd, _short_training)
+    smk(wd, "--cores", "2", *TARGETS)
+    return wd
+
+
+def snakemake_in_this_process(argv: list[str]) -> tuple[int, str]:
+    """`snakemake *argv` run here (a fresh worker process); its exit code and output."""
+    import snakemake.cli
+
+    with tempfile.TemporaryFile() as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            snakemake.cli.main(argv)
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        fh.seek(0)
+        return code, fh.read().decode(errors="replace")
+
+
+def job_stats(text: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run, per rule ({} when nothing is to be done)."""
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("\n\n")[0]
+    return {r[0]: int(r[1]) for r in (ln.split() for ln in table.strip().splitlines()[2:]) if r[0] != "total"}
+
+
+def plans(workdir: Path, runs: dict[str, tuple]) -> dict[str, dict[str, int]]:
+    """Dry runs, two at a time: ``runs[name] = (overlay, targets, extra args)``; the overlay is merged
+    over the config as a second --configfile. Returns the jobs each plans, per rule."""
+    argvs = {}
+    for i, (name, (overlay, targets, extra)) in enumerate(runs.items()):
+        path = workdir / f"overlay_{i}.yaml"
+        path.write_text(yaml.safe_dump(overlay))
+        argvs[name] = ["-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *(targets or TARGETS),
+                       "-n", "--nolock", "--quiet", "rules", *extra,
+                       "--configfile", str(workdir / "config/config.yaml"), str(path)]
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    with ProcessPoolExecutor(2, mp_context=ctx, max_tasks_per_child=1) as pool:
+        futures = {name: pool.submit(snakemake_in_this_process, argv) for name, argv in argvs.items()}
+        results = {name: future.result() for name, future in futures.items()}
+    for name, (code, text) in results.items():
+        assert code == 0, f"{SNAKEMAKE} {' '.join(argvs[name])} failed:\n{text[-4000:]}"
+    return {name: job_stats(text) for name, (_, text) in results.items()}
+
+
+def planned(workdir: Path, overlay: dict, *targets: str, extra: tuple[str, ...] = ()) -> dict[str, int]:
+    """The jobs one dry run plans, per rule (see :func:`plans`)."""
+    return plans(workdir, {"run": (overlay, targets, extra)})["run"]
+
+
+# ---- every key that cannot change an output: one dry run each -----------------------------------
+
+def _nested(path: list[str], value) -> dict:
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+def _lookup(cfg: dict, path: list[str]):
+    for key in path:
+        if not isinstance(cfg, dict) or key not in cfg:
+            return None
+        cfg = cfg[key]
+    return cfg
+
+
+OBJECT_EDITS = {"tracking": {"experiment": "elsewhere", "uri": "none"},
+                "resources": {"default": {"mem_mb": 1234, "runtime": 7}}}
+
+
+def edited_value(key: str, node: dict, current):
+    """A valid value different from ``current`` for the schema ``node`` of ``key``."""
+    types = node.get("type") if isinstance(node.get("type"), list) else [node.get("type")]
+    if "enum" in node:
+        return next(v for v in node["enum"] if v != current)
+    if "boolean" in types:
+        return not current
+    if "integer" in types:
+        return max(int(current or 0), int(node.get("minimum", 0))) + 3
+    if "number" in types:
+        return 0.0 if current else 0.5
+    if "string" in types:
+        if key == "default_dataset":
+            return "demo"
+        return "cpu" if current != "cpu" else "auto"
+    leaf = key.split(".")[-1]
+    if leaf in OBJECT_EDITS:
+        return OBJECT_EDITS[leaf]
+    raise AssertionError(f"no edit known for {key}: add one to OBJECT_EDITS in {__file__}")
+
+
+def runtime_edits(config: dict) -> dict[str, dict]:
+    """One overlay per key classified as not result-changing; a key of a shared definition (every
+    `train:` section, every estimator) is edited at its first place and, for estimators, also
+    through the per-dataset override."""
+    edits, seen = {}, set()
+    for k in configkeys.iter_keys(SCHEMA):
+        if k.affects_results or (k.definition and (k.definition, k.local) in seen):
+            continue
+        seen.add((k.definition, k.local))
+        path = k.key.replace("datasets.<name>", "datasets.ci").replace("<name>", "sapiens").split(".")
+        node = configkeys.node_at(SCHEMA, path)
+        edits[k.key] = _nested(path, edited_value(k.key, node, _lookup(config, path)))
+        if k.definition == "estimator":
+            override = ["datasets", "ci", "estimators", "sapiens", k.local]
+            edits[".".join(override)] = _nested(override, edited_value(k.key, node, None))
+    return edits
+
+
+def test_editing_a_key_that_cannot_change_an_output_plans_no_job(ci_done):
+    edits = runtime_edits(yaml.safe_load((ci_done / "config/config.yaml").read_text()))
+    assert {"manifest.threads", "signx.latents.device", "manifest.max_reject_fraction",
+            "datasets.ci.estimators.sapiens.device"} <= set(edits)
+    planned_jobs = plans(ci_done, {key: (overlay, (), ()) for key, overlay in edits.items()})
+    assert {key: plan for key, plan in planned_jobs.items() if plan} == {}
+
+
+def test_rerun_matrix_holds_on_the_ci_dataset(ci_done):
+    """tests/test_workflow.py's matrix (demo, slow) on the CI run: same edits, same jobs planned."""
+    def ci_edit(change):
+        cfg = yaml.safe_load((ci_done / "config/config.yaml").read_text())
+        cfg["datasets"]["demo"] = cfg["datasets"]["ci"]  # the matrix edits `demo`; apply it to `ci`
+        change(cfg)
+        cfg["datasets"]["ci"] = cfg["datasets"].pop("demo")
+        return cfg
+
+    runs = {name: (ci_edit(change), ("all",), ()) for name, (change, _) in RERUN_MATRIX.items()}
+    runs["unchanged"] = ({}, ("all",), ())
+    expected = {name: jobs for name, (_, jobs) in RERUN_MATRIX.items()} | {"unchanged": {}}
+    assert plans(ci_done, runs) == expected
+
+
+# ---- pass/fail limits --------------------------------------------------------------------------
+
+def _broken_corpus(ci_done: Path, dest: Path) -> Path:
+    """The CI corpus as a `phoenix14t` dataset with one video's frames gone (a manifest reject) and
+    one frame of another corrupted past its PNG signature (an extraction failure under `quick`)."""
+    corpus = dest / "PHOENIX-2014-T"
+    shutil.copytree(ci_done / "resources/ci/synthetic/PHOENIX-2014-T", corpus)
+    videos = sorted(p for p in (corpus / "features/fullFrame-210x260px/train").iterdir() if p.is_dir())
+    for frame in videos[0].iterdir():
+        frame.unlink()
+    frames = sorted(videos[1].iterdir())
+    raw = frames[len(frames) // 2].read_bytes()
+    frames[len(frames) // 2].write_bytes(raw[:8] + b"\0" * (len(raw) - 20) + raw[-12:])
+    return corpus
+
+
+def test_broken_limits_stop_in_a_check_job_and_raising_them_reruns_no_work(ci_done, tmp_path):
+    corpus = _broken_corpus(ci_done, tmp_path)
+    overlay = {"datasets": {"broken": {"kind": "phoenix14t", "root": str(corpus), "shards": 1}},
+               "manifest": {"verify": "quick"}}
+    (ci_done / "broken.yaml").write_text(yaml.safe_dump(overlay))
+    target = "results/broken/fused/report.csv"
+
+    def run(*config: str):
+        return smk(ci_done, "--cores", "2", target, *config, "--configfile",
+                   str(ci_done / "config/config.yaml"), str(ci_done / "broken.yaml"), check=False)
+
+    proc = run()
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    sentence = next(ln for ln in text.splitlines() if ln.startswith("ERROR: "))
+    assert "1 of 10 entries (10.0%) were rejected" in sentence and "manifest.max_reject_fraction" in sentence
+    assert "Traceback" not in text  # one sentence on the console
+    log = (ci_done / "logs/broken/checks/manifest.log").read_text()
+    assert log.startswith(sentence) and "Traceback" in log  # the job's log keeps the traceback
+    assert log.rstrip().endswith("if losing them is acceptable.")
+    assert not (ci_done / "results/broken/poses").exists()  # no work started on the bad manifest
+
+    raised = ("--config", "manifest={max_reject_fraction: 0.2}")  # nested --config values, YAML-typed
+    plan = planned(ci_done, overlay, target, extra=raised)
+    assert plan and "manifest" not in plan  # raising the limit re-runs no scan
+    proc = run(*raised)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "ERROR: results/broken/poses/mediapipe/shard000.h5: 1 of 9 videos failed (11.1%)" in text
+    assert "extraction.max_failure_fraction = 0.05 (set in config/config.yaml)" in text
+    assert "Traceback" not in text
+    log = (ci_done / "logs/broken/checks/poses/mediapipe/shard000.log").read_text()
+    assert log.rstrip().endswith("or raise extraction.max_failure_fraction.")
+
+    both = (*raised, "extraction={max_failure_fraction: 0.2}")
+    plan = planned(ci_done, overlay, target, extra=both)
+    assert plan == {"poses_extract": 4, "fusion_stats": 1, "fusion_apply": 1, "fusion_report": 1}
