@@ -77,7 +77,7 @@ def test_every_rule_runs_in_the_pinned_env():
     rules, envs = 0, []
     for smk in sorted((ROOT / "workflow/rules").glob("*.smk")):
         text = smk.read_text()
-        rules += len(re.findall(r"^rule \w+:", text, flags=re.M))
+        rules += len(re.findall(r"^(?:rule|checkpoint) \w+:", text, flags=re.M))
         envs += re.findall(r"^    conda:\n        \"([^\"]+)\"", text, flags=re.M)
     assert rules > 20 and envs == ["../envs/pipelib.yaml"] * rules
 
