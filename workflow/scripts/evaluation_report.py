@@ -9,4 +9,5 @@ run_report(
     renders=snakemake.input.renders,
     out_path=snakemake.output[0],
     dataset=snakemake.wildcards.ds,
+    audit_table=snakemake.input.get("audit"),
 )
