@@ -16,7 +16,7 @@ from pipelib.audit.device import Setting, expect
 from pipelib.audit.rerun import AuditError, Job
 from pipelib.audit.runs import compare_runs
 from pipelib.audit.stage import SampledJob, compare_job, run_compare
-from pipelib.audit.summary import markdown_section, summary_paragraph
+from pipelib.audit.summary import append_section, markdown_section, summary_paragraph
 from pipelib.audit.values import Tolerance
 from pipelib.training.seeding import deterministic_algorithms
 
@@ -239,26 +239,15 @@ def test_summary_and_report_section_count_and_name_outcomes():
 
 
 def test_report_md_gets_the_audit_section(tmp_path):
-    from pipelib.evaluation.stage import run_report
-    from pipelib.evaluation.table import COLUMNS
-    from pipelib.production.priors import DEFAULT_SLICES, compute_priors, save_priors
-
-    n_channels = max(s.stop for s in DEFAULT_SLICES.values())
-    save_priors(compute_priors(np.random.default_rng(0).normal(size=(50, n_channels)), provenance={}),
-                tmp_path / "priors.h5")
-    pd.DataFrame([{c: 1.0 for c in COLUMNS} | {"system": "GT", "source": "measured",
-                                                "back_translator": "bt.pt"}]).to_csv(tmp_path / "t.csv")
-    pd.DataFrame([{"slot": "dwpose", "backend": "dwpose_from_holistic", "valid_fraction": 1.0}]).to_csv(
-        tmp_path / "fusion.csv", index=False)
+    report = tmp_path / "report.md"
+    report.write_text("# table5.csv for dataset d\n\n| system |\n|---|\n| GT |\n\n- renders: x.gif\n")
     audit = pd.DataFrame([{"rule": "table", "job": "table/00", "output": "results/d/table5.csv",
                            "kind": "csv", "status": "match", "max_abs_diff": 0.0, "tolerance": "bitwise",
                            "recorded_on": "cpu (X)", "rerun_on": "cpu (X)", "detail": ""}])
     audit.to_csv(tmp_path / "audit.csv", index=False)
-    common = {"table_path": str(tmp_path / "t.csv"), "fusion_report": str(tmp_path / "fusion.csv"),
-              "priors_h5": str(tmp_path / "priors.h5"), "renders": [], "dataset": "d"}
-    run_report(**common, out_path=str(tmp_path / "plain.md"))
-    run_report(**common, out_path=str(tmp_path / "audited.md"), audit_table=str(tmp_path / "audit.csv"))
-    plain, audited = (tmp_path / "plain.md").read_text(), (tmp_path / "audited.md").read_text()
-    assert "Reproducibility audit" not in plain
-    assert audited.startswith(plain.rstrip("\n") + "\n\n## Reproducibility audit\n\n")
-    assert audited.endswith(markdown_section(pd.read_csv(tmp_path / "audit.csv")))
+    append_section(report, tmp_path / "audit.csv")
+    text = report.read_text()
+    assert text.startswith("# table5.csv for dataset d\n\n| system |\n|---|\n| GT |\n\n- renders: x.gif\n\n"
+                           "## Reproducibility audit\n\n")
+    assert text.endswith(markdown_section(pd.read_csv(tmp_path / "audit.csv")))
+    assert "| table/00 | results/d/table5.csv | match | 0 | bitwise | cpu (X) |  |" in text

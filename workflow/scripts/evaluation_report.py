@@ -1,4 +1,5 @@
 from pipelib import runlog
+from pipelib.audit.summary import append_section
 from pipelib.evaluation.stage import run_report
 
 runlog.setup(snakemake.log[0])
@@ -9,5 +10,6 @@ run_report(
     renders=snakemake.input.renders,
     out_path=snakemake.output[0],
     dataset=snakemake.wildcards.ds,
-    audit_table=snakemake.input.get("audit"),
 )
+if snakemake.input.get("audit"):  # audit.in_report: the audit's summary and table follow
+    append_section(snakemake.output[0], snakemake.input.audit)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import pandas as pd
 
 from pipelib.audit.device import OTHER_DEVICE
 from pipelib.audit.stage import FAILURES, SKIPPED
+from pipelib.io.atomic import write_text_atomic
 
 _SHOWN = ["job", "output", "status", "max_abs_diff", "tolerance", "rerun_on", "detail"]
 
@@ -54,3 +57,9 @@ def markdown_section(table: pd.DataFrame, title: str = "Reproducibility audit") 
     for _, row in table.iterrows():
         lines.append("| " + " | ".join(_cell(row[c]) for c in _SHOWN) + " |")
     return "\n".join(lines) + "\n"
+
+
+def append_section(report_md: str | os.PathLike[str], audit_csv: str | os.PathLike[str]) -> None:
+    """Add :func:`markdown_section` of the table ``audit_csv`` to the end of ``report_md``."""
+    text = Path(report_md).read_text(encoding="utf-8").rstrip("\n")
+    write_text_atomic(report_md, text + "\n\n" + markdown_section(pd.read_csv(audit_csv)))

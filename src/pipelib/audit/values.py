@@ -12,7 +12,7 @@ import numpy as np
 
 # Keys whose values differ between two faithful runs: provenance records, wall-clock times, run ids.
 PROVENANCE_KEYS = frozenset({
-    "provenance", "created_utc", "host", "slurm_job_id", "runtime", "seconds", "tracker_run_id", "init_from",
+    "provenance", "created_utc", "host", "slurm_job_id", "seconds", "tracker_run_id", "init_from",
 })
 
 

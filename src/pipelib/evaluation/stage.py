@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -34,9 +33,8 @@ def run_table(skeleton_h5: str, predictions: Mapping[str, str], back_translator:
 
 
 def run_report(table_path: str, fusion_report: str, priors_h5: str, renders: Iterable[str],
-               out_path: str, dataset: str, audit_table: str | None = None) -> None:
-    """``report.md``: the table, what made each feature slot, latent entropy, where the renders are,
-    and (``audit_table``: an ``audit.csv``) the reproducibility audit's summary and table."""
+               out_path: str, dataset: str) -> None:
+    """``report.md``: the table, what made each feature slot, latent entropy, where the renders are."""
     table = pd.read_csv(table_path)
     fusion = pd.read_csv(fusion_report)
     entropy = load_priors(priors_h5).region_mean_entropy()
@@ -50,8 +48,3 @@ def run_report(table_path: str, fusion_report: str, priors_h5: str, renders: Ite
         "mean-pose": "the mean training pose held for the median training length (the floor)",
     }
     write_report(table, out_path, f"{os.path.basename(table_path)} for dataset {dataset}", notes)
-    if audit_table:
-        from pipelib.audit.summary import markdown_section
-
-        text = Path(out_path).read_text(encoding="utf-8").rstrip("\n")
-        write_text_atomic(out_path, text + "\n\n" + markdown_section(pd.read_csv(audit_table)))
