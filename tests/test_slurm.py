@@ -1,4 +1,5 @@
-"""The cluster path a user takes: `snakemake --profile slurm` through a real (one-node) SLURM.
+"""The cluster path a user takes: `snakemake --profile slurm` through a real (one-node) SLURM, and the
+reproducibility audit of the same results (re-executions as SLURM jobs; a tampered output fails).
 
 Needs a running SLURM (`.ci/local-slurm.sh start`, which `.ci/run` calls). Without one the test is skipped,
 except under CI (`CI=true`), where a SLURM that did not come up is a failure, not a skip.
@@ -9,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +113,108 @@ def test_slurm_outputs_equal_local_outputs(runs):
             va, vb = shards.read_video(slurm / rel, vid), shards.read_video(local / rel, vid)
             np.testing.assert_array_equal(va.features, vb.features, err_msg=f"{rel} {vid}")
             np.testing.assert_array_equal(va.mask, vb.mask, err_msg=f"{rel} {vid}")
+
+
+# ---- the reproducibility audit of those results (issue 16) ------------------------------------------
+# Three drawn jobs with three kinds of resources: manifest (2 CPUs), an extraction (per-slot resources:
+# seed 0 draws a MediaPipe shard, 4 h), the autoencoder (resources.train: 16 GB, 12 h, a GPU on a real
+# cluster). The table's job is audited by the tampering test.
+AUDIT = {"rules": ["manifest", "poses_extract", "autoencoder"], "per_rule": 1, "seed": 0,
+         "targets": ["table5.csv"]}
+SUBMITTED = re.compile(r"Job \S+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+
+
+def audit_overlay(repo: Path, **changes) -> str:
+    """A config overlay with the audit section above (and ``changes``); returns its --configfile path."""
+    path = repo / "config/audit.yaml"
+    path.write_text(yaml.safe_dump({"audit": {**AUDIT, **changes}}))
+    return str(path.relative_to(repo))
+
+
+def snapshot(results: Path) -> dict[str, tuple[int, int]]:
+    """(mtime, size) of every file under results/ except the audit's own."""
+    return {str(p.relative_to(results)): (p.stat().st_mtime_ns, p.stat().st_size) for p in results.rglob("*")
+            if p.is_file() and "/audit" not in f"/{p.relative_to(results)}"}
+
+
+def expected_resources(repo: Path, rule: str, output: str) -> dict:
+    """The resources config gives the rule that wrote ``output`` (overlaid on resources.default)."""
+    cfg = {}
+    for name in (*CI_CONFIGS, "config/no-gpu.yaml"):
+        for key, value in yaml.safe_load((repo / name).read_text()).get("resources", {}).items():
+            cfg.setdefault(key, {}).update(value)
+    name = {"autoencoder": "train"}.get(rule, rule)
+    if rule == "poses_extract":
+        slot = output.split("/")[3]
+        name = "poses_extract" if slot == "mediapipe" else "poses_derive"  # the CI config's backends
+    return {**cfg["default"], **cfg.get(name, {})}
+
+
+@pytest.fixture(scope="module")
+def slurm_audit(runs):
+    """`snakemake --profile slurm results/ci/audit.csv` on the SLURM run's results, timed."""
+    repo = runs["slurm"][0]
+    before = snapshot(repo / "results")
+    started = time.monotonic()
+    proc = run_snakemake(repo, "--profile", "slurm", *SLURM_FLAGS, "results/ci/audit.csv", "--configfile",
+                         *CI_CONFIGS, "config/no-gpu.yaml", audit_overlay(repo))
+    seconds = time.monotonic() - started
+    return repo, proc.stdout + proc.stderr, before, seconds
+
+
+@pytest.mark.slow
+def test_audit_re_executes_drawn_jobs_as_slurm_jobs_with_their_rules_resources(slurm_audit):
+    repo, log, before, seconds = slurm_audit
+    table = pd.read_csv(repo / "results/ci/audit.csv")
+    assert list(dict.fromkeys(table.rule)) == AUDIT["rules"]
+    assert (table.status == "match").all(), table.to_string()
+    assert set(table.tolerance) == {"bitwise"}  # the same CPU and threads, deterministic training
+    assert set(table.recorded_on) == set(table.rerun_on) and table.recorded_on.str.startswith("cpu").all()
+    # Every re-execution was its own SLURM job (the plugin's log folder names rule and wildcards), and it
+    # got the resources of the rule it repeats.
+    submitted = {log_path: job_id for job_id, log_path in SUBMITTED.findall(log)}
+    reruns = {p: i for p, i in submitted.items() if "/rule_audit_rerun/" in p}
+    drawn = json.loads((repo / "results/ci/audit/sample.json").read_text())["jobs"]
+    assert len(reruns) == len(drawn) == len(AUDIT["rules"]), submitted
+    assert any("/rule_audit_sample/" in p for p in submitted) and any("/rule_audit/" in p for p in submitted)
+    for job in drawn:
+        (job_id,) = [i for p, i in reruns.items() if f"_{job['rule']}_{job['id']}" in Path(p).parent.name]
+        shown = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
+        want = expected_resources(repo, job["rule"], job["outputs"][0])
+        assert f"MinMemoryNode={want['mem_mb']}M" in shown, (job, shown)
+        assert f"TimeLimit={want['runtime'] // 60:02d}:{want['runtime'] % 60:02d}:00" in shown, (job, shown)
+        assert re.search(rf"\bCPUs/Task={want['cpus_per_task']}\b", shown), (job, shown)
+    assert snapshot(repo / "results") == before  # no recorded output or input was rewritten
+    for job in drawn:  # re-executions removed after a clean audit
+        assert not (repo / "results/ci/audit" / job["rule"] / job["id"]).exists(), job
+    print(f"audit through SLURM: {seconds:.0f} s wall, {len(submitted)} SLURM jobs "
+          f"({len(reruns)} re-executions)")
+
+    # On a cluster the training re-execution asks for the training rule's GPU: the plan without the
+    # CI node's no-GPU overlay.
+    plan = run_snakemake(repo, "-n", "results/ci/audit/autoencoder/00", "--configfile", *CI_CONFIGS,
+                         "config/audit.yaml")
+    text = plan.stdout + plan.stderr
+    assert "rule audit_rerun:" in text and re.search(r"resources: .*\bgpu=1\b", text), text[-3000:]
+
+
+@pytest.mark.slow
+def test_audit_fails_naming_an_output_altered_with_its_mtime_kept(runs):
+    repo = runs["local"][0]
+    table = repo / "results/ci/table5.csv"
+    original, st = table.read_bytes(), table.stat()
+    lines = original.decode().splitlines(keepends=True)
+    lines[1] = lines[1].replace(",measured,", ",measured,9", 1)  # one cell
+    try:
+        table.write_text("".join(lines))
+        os.utime(table, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime: Snakemake sees nothing
+        proc = run_snakemake(repo, "--cores", "2", "results/ci/audit.csv", "--configfile", *CI_CONFIGS,
+                             "config/no-gpu.yaml", audit_overlay(repo, rules=["table"]), check=False)
+    finally:
+        table.write_bytes(original)
+        os.utime(table, ns=(st.st_atime_ns, st.st_mtime_ns))
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "results/ci/table5.csv (table/00): mismatch" in text, text[-3000:]
+    kept = pd.read_csv(repo / "results/ci/audit/audit.csv")  # the failing table stays with the re-executions
+    assert kept.status.tolist() == ["mismatch"]

@@ -1,4 +1,5 @@
-"""Provenance records attached to every output: what config, code, packages, inputs and host made it."""
+"""Provenance records attached to every output: what config, code, packages, inputs, host and
+runtime environment (device, CUDA, determinism, threads) made it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -84,14 +86,66 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what :mod:`platform` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def runtime_environment(device: str | None = None) -> dict[str, Any]:
+    """What a result may depend on beyond its config and inputs: where and how torch computed.
+
+    ``device`` is the device the caller computed on (``cpu``, ``cuda``, ``cuda:1``); None means
+    ``cuda`` when this process has initialised CUDA, else ``cpu``. Keys: ``device`` (kind),
+    ``device_model`` (CPU or GPU name), ``cuda`` / ``cudnn`` (versions torch was built with / loaded,
+    None without torch or CUDA), ``deterministic`` (``torch.use_deterministic_algorithms``),
+    ``cudnn_deterministic``, ``cudnn_benchmark``, ``threads`` (torch intra-op threads), ``cpus``
+    (CPUs this process may run on). Torch settings are read only if the job imported torch: a job
+    that did not computed nothing with it.
+    """
+    torch = sys.modules.get("torch")
+    affinity = getattr(os, "sched_getaffinity", None)
+    record: dict[str, Any] = {
+        "device": "cpu", "device_model": cpu_model(), "cuda": None, "cudnn": None, "deterministic": None,
+        "cudnn_deterministic": None, "cudnn_benchmark": None, "threads": None,
+        "cpus": len(affinity(0)) if affinity else os.cpu_count(),
+    }
+    if torch is None or not hasattr(torch, "get_num_threads"):  # absent, or half-imported
+        return record
+    cudnn = torch.backends.cudnn
+    record.update(
+        cuda=torch.version.cuda, cudnn=cudnn.version() if cudnn.is_available() else None,
+        deterministic=bool(torch.are_deterministic_algorithms_enabled()),
+        cudnn_deterministic=bool(cudnn.deterministic), cudnn_benchmark=bool(cudnn.benchmark),
+        threads=int(torch.get_num_threads()),
+    )
+    kind = device.split(":")[0] if device else ("cuda" if torch.cuda.is_initialized() else "cpu")
+    record["device"] = kind
+    if kind != "cpu":
+        record["device_model"] = None
+        if kind == "cuda" and torch.cuda.is_available():
+            index = int(device.split(":")[1]) if device and ":" in device else torch.cuda.current_device()
+            record["device_model"] = torch.cuda.get_device_name(index)
+    return record
+
+
 def collect(
     section: Any,
     *,
     inputs: Iterable[str | os.PathLike[str]] = (),
     seed: int | None = None,
     extra: Mapping[str, Any] | None = None,
+    device: str | None = None,
 ) -> dict[str, Any]:
-    """Provenance of one output: config-section hash, code, packages, input checksums, seed, host."""
+    """Provenance of one output: config-section hash, code, packages, input checksums, seed, host,
+    and the runtime environment (:func:`runtime_environment` of ``device``)."""
     record: dict[str, Any] = {
         "config_sha256": config_hash(section),
         "config": section,
@@ -101,6 +155,7 @@ def collect(
         "seed": seed,
         "host": socket.gethostname(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "runtime": runtime_environment(device),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if extra:

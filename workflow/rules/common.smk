@@ -6,9 +6,11 @@ from functools import lru_cache
 
 import yaml
 from snakemake.exceptions import WorkflowError
+from snakemake.iocontainers import InputFiles, Wildcards
 from snakemake.utils import update_config, validate
 
 from pipelib import configkeys, limits
+from pipelib.audit.stage import find_sampled, rerun_dirs
 from pipelib.estimators.base import SLOT_ORDER
 from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weight_keys
 
@@ -574,6 +576,8 @@ def get_report_inputs(wildcards):
         "priors": f"results/{ds}/production/priors.h5",
         "renders": [f"results/{ds}/production/comparison_{p}.gif" for p in ("phase1", "phase2")],
     }
+    if config["audit"]["in_report"]:
+        inputs["audit"] = f"results/{ds}/audit.csv"
     if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:
         inputs["fusion"] = f"results/{ds}/fused/report.csv"
     return inputs
@@ -620,3 +624,88 @@ def get_signx_eval_inputs(wildcards):
     for target in config["signx"]["recognizer"]["targets"]:
         inputs[f"recognizer_{target}"] = f"results/{ds}/signx/recognizer_{target}/averaged.pt"
     return inputs
+
+
+# ---- audit -----------------------------------------------------------------------------------
+
+AUDIT_SAMPLE = "results/{ds}/audit/sample.json"
+AUDIT_RESOURCE_KEYS = (
+    "cpus_per_task",
+    "mem_mb",
+    "runtime",
+    "gpu",
+    "gpu_model",
+    "slurm_partition",
+    "slurm_account",
+    "constraint",
+    "slurm_extra",
+)
+
+
+def audit_targets(wildcards):
+    """The outputs whose recorded jobs are sampled: `audit.targets`, else all of the dataset's."""
+    ds, cfg = wildcards.ds, config["audit"]
+    targets = [f"results/{ds}/{t}" for t in cfg["targets"]] or dataset_outputs(ds)
+    report_md = f"results/{ds}/report.md"
+    if cfg["in_report"]:
+        if cfg["targets"] and report_md in targets:
+            raise WorkflowError(
+                "audit.targets lists report.md, which shows the audit (audit.in_report: "
+                "true): drop one of the two."
+            )
+        targets = [t for t in targets if t != report_md]
+    return targets
+
+
+def audit_sample_section():
+    """What the draw depends on (the comparison's keys do not re-draw)."""
+    return {k: config["audit"][k] for k in ("per_rule", "rules", "seed", "targets")}
+
+
+def audit_compare_section():
+    return tracked_section({k: v for k, v in config["audit"].items() if k != "in_report"}, "audit")
+
+
+def audit_sample_json(wildcards):
+    """The drawn jobs of dataset `ds` (after the audit_sample checkpoint has run)."""
+    return checkpoints.audit_sample.get(ds=wildcards.ds).output[0]
+
+
+def get_audit_reruns(wildcards):
+    return rerun_dirs(audit_sample_json(wildcards))
+
+
+def audited_job(wildcards):
+    """The recorded job that `audit_rerun` repeats, as the sample holds it.
+
+    Re-executions enter the DAG only through `audit`'s input, after the checkpoint, so the file is
+    current; it is read directly because a SLURM job's own Snakemake does not run the checkpoint.
+    """
+    path = AUDIT_SAMPLE.format(ds=wildcards.ds)
+    if not os.path.exists(path):
+        path = audit_sample_json(wildcards)
+    return find_sampled(path, wildcards.audited_rule, wildcards.job)
+
+
+def audited_resources(wildcards):
+    """The resources of the rule the drawn job belongs to, evaluated for that job's wildcards.
+
+    Read from the Rule object, so each resource choice is written once, in that rule's own resources
+    (`Rule.get_wildcards` and `expand_resources` are Snakemake internals; snakemake is pinned).
+    """
+    job = audited_job(wildcards).job
+    repeated = workflow.get_rule(job.rule)
+    original = Wildcards(fromdict=repeated.get_wildcards(job.outputs[0]))
+    return dict(repeated.expand_resources(original, InputFiles(), attempt=1).items())
+
+
+def audit_rerun_resources():
+    def pick(key):
+        return lambda wc: audited_resources(wc).get(key)
+
+    return {key: pick(key) for key in AUDIT_RESOURCE_KEYS}
+
+
+def audit_scratch(path):
+    """Re-execution folders are removed once the comparison succeeds, unless audit.keep_scratch."""
+    return path if config["audit"]["keep_scratch"] else temp(path)

@@ -23,7 +23,8 @@ MATCH, MISMATCH, MISSING, SKIPPED = "match", "mismatch", "missing", "skipped"
 
 # Files that record a run rather than its results; never compared.
 SKIPPED_NAMES = {"mlflow.db": "MLflow store: run ids and wall-clock times",
-                 "fingerprint.json": "resume fingerprint: checksums of inputs whose bytes hold provenance"}
+                 "fingerprint.json": "resume fingerprint: checksums of inputs whose bytes hold provenance",
+                 "provenance.json": "provenance record of an output folder (host, times, runtime)"}
 SKIPPED_DIRS = {"mlartifacts": "MLflow artifact copies under run-id folders",
                 "mlruns": "MLflow artifact copies under run-id folders"}
 SKIPPED_SUFFIXES = {".prov.json": "provenance sidecar", ".log": "job log"}
