@@ -14,7 +14,18 @@ from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weig
 
 # ---- config: where each value came from, --config types, validation ---------------------------
 
-SCHEMA = configkeys.load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+# The repository's own files, found from this file whichever Snakefile started the run (the root one or
+# workflow/Snakefile, e.g. `-s workflow/Snakefile`), not from workflow.basedir, which follows that choice.
+REPO_DIR = os.path.abspath(os.path.join(str(workflow.current_basedir), "..", ".."))
+
+
+def repo_file(rel):
+    """A file of this repository, relative when the run starts in the repository (as it always did)."""
+    path = os.path.join(REPO_DIR, rel)
+    return os.path.relpath(path) if os.path.abspath(os.getcwd()) == REPO_DIR else path
+
+
+SCHEMA = configkeys.load_schema(repo_file("workflow/schemas/config.schema.yaml"))
 DEFAULT_CONFIGFILE = "config/config.yaml"
 DATASET_NAME = SCHEMA["properties"]["datasets"]["propertyNames"]["pattern"].strip("^$")
 
@@ -581,7 +592,7 @@ def get_report_inputs(wildcards):
 
 def reported_scores():
     """The versioned file of the paper's reported scores, shipped with the workflow."""
-    return os.path.join(workflow.basedir, "config/reference/darslp_reported.csv")
+    return repo_file("config/reference/darslp_reported.csv")
 
 
 # ---- SignX -----------------------------------------------------------------------------------
