@@ -20,7 +20,8 @@ from pipelib import configkeys
 
 SCHEMA = configkeys.load_schema(ROOT / configkeys.SCHEMA_PATH)
 TARGETS = ("results/ci/table5.csv", "results/ci/report.md", "results/ci/recognition.csv",
-           "results/ci/efficiency.csv", "results/ci/signx/closeness.csv")
+           "results/ci/efficiency.csv", "results/ci/signx/closeness.csv", "results/ci/report/table5.html",
+           "results/ci/report/summary.html", "results/ci/report/fusion_report.html")
 # Dry runs fork from one process that imported Snakemake, torch and the library once (multiprocessing's
 # forkserver), a fresh process per run: about 2 s of CPU each instead of 6 s for a new `snakemake`.
 PRELOAD = ["snakemake.cli", "torch", "pipelib.configkeys", "pipelib.limits", "pipelib.training",

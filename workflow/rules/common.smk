@@ -359,7 +359,8 @@ def get_fusion_limits(wildcards):
 
 
 def dataset_outputs(ds):
-    """The furthest outputs built for dataset `ds`: its table, report and (given pixels) SignX reports."""
+    """The furthest outputs built for dataset `ds`: its table, report and (given pixels) SignX reports,
+    and their pages for `snakemake --report`."""
     outputs = [f"results/{ds}/{table_name(ds)}.csv", f"results/{ds}/report.md"]
     if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:  # SignX needs pixels and the five estimators
         outputs += [
@@ -367,7 +368,15 @@ def dataset_outputs(ds):
             f"results/{ds}/efficiency.csv",
             f"results/{ds}/signx/closeness.csv",
         ]
-    return outputs
+    return outputs + report_pages(ds)
+
+
+def report_pages(ds):
+    """One page of each report rule that applies to `ds` (each rule writes all its pages at once)."""
+    pages = [f"results/{ds}/report/{table_name(ds)}.html", f"results/{ds}/report/summary.html"]
+    if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:
+        pages.append(f"results/{ds}/report/fusion_report.html")
+    return pages
 
 
 def get_final_output():
