@@ -101,6 +101,11 @@ def test_render_page_plays_the_gif_and_shows_a_labelled_strip(tmp_path):
 def test_views_are_chosen_by_suffix_and_unknown_ones_refused(tmp_path):
     (tmp_path / "a.csv").write_text("x\n1\n")
     write_view(tmp_path / "a.csv", tmp_path / "a.html", "ci")
-    assert "a.csv - dataset ci" in (tmp_path / "a.html").read_text()
+    assert "<title>a.csv - dataset ci</title>" in (tmp_path / "a.html").read_text()
+    fused = tmp_path / "results/ci/fused/report.csv"
+    fused.parent.mkdir(parents=True)
+    fused.write_text("slot\ndwpose\n")
+    write_view(fused, tmp_path / "f.html", "ci")
+    assert "<title>fused/report.csv - dataset ci</title>" in (tmp_path / "f.html").read_text()
     with pytest.raises(ValueError, match="no report view for .parquet"):
         write_view(tmp_path / "m.parquet", tmp_path / "m.html", "ci")

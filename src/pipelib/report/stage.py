@@ -17,6 +17,15 @@ log = logging.getLogger("pipelib.report")
 VIEWS = {".csv": write_table_page, ".md": write_markdown_page, ".gif": write_render_page}
 
 
+def result_name(source: str | os.PathLike[str], dataset: str) -> str:
+    """``source`` relative to the dataset's results folder (``fused/report.csv``), else its file name."""
+    parts = Path(source).parts
+    for i in range(len(parts) - 2):
+        if parts[i:i + 2] == ("results", dataset):
+            return "/".join(parts[i + 2:])
+    return Path(source).name
+
+
 def write_view(source: str | os.PathLike[str], out_path: str | os.PathLike[str], dataset: str) -> None:
     """``out_path``: the page of ``source`` (a CSV table, Markdown report or GIF render)."""
     suffix = Path(source).suffix.lower()
@@ -26,7 +35,7 @@ def write_view(source: str | os.PathLike[str], out_path: str | os.PathLike[str],
     if suffix == ".md":
         write_markdown_page(source, out_path)
     else:
-        VIEWS[suffix](source, out_path, f"{Path(source).name} - dataset {dataset}")
+        VIEWS[suffix](source, out_path, f"{result_name(source, dataset)} - dataset {dataset}")
     log.info("%s -> %s", source, out_path)
 
 
