@@ -118,7 +118,8 @@ def test_catalog_file_uses_the_documented_keys():
 
 
 def test_workflow_files_are_snakefmt_clean():
-    files = ["Snakefile", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "workflow/rules").glob("*.smk"))]
+    files = ["Snakefile", "workflow/Snakefile",
+             *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "workflow/rules").glob("*.smk"))]
     snakefmt = str(Path(sys.executable).with_name("snakefmt"))
     proc = subprocess.run([snakefmt, "--check", *files], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
@@ -126,3 +127,16 @@ def test_workflow_files_are_snakefmt_clean():
         f"snakefmt --check failed; run `snakefmt Snakefile workflow/rules/` (settings in pyproject.toml):\n"
         f"{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     )
+
+
+def test_the_workflow_sits_in_the_catalog_location_and_the_root_snakefile_only_forwards():
+    """`workflow/Snakefile` holds the workflow (the catalog's and snakedeploy's location, which Snakemake
+    also finds by itself); the root `Snakefile` includes it, taking its default target `rule all`."""
+    main = (ROOT / "workflow/Snakefile").read_text()
+    assert re.search(r"^rule all:\n(.*\n)*?    default_target: True", main, flags=re.M)
+    assert 'report: "report/workflow.rst"' in main and (ROOT / "workflow/report/workflow.rst").is_file()
+    included = re.findall(r'^include: "([^"]+)"', main, flags=re.M)
+    assert included and all((ROOT / "workflow" / path).is_file() for path in included)
+    root = (ROOT / "Snakefile").read_text().splitlines()
+    code = [ln for ln in root if ln.strip() and not ln.startswith("#")]
+    assert code == ['workflow.include("workflow/Snakefile", overwrite_default_target=True)']

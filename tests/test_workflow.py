@@ -215,35 +215,40 @@ def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_r
     assert np.isfinite(close["latent_mse"]).all()
 
 
+# The report's pages of a changed table (its own pages, and report.md's).
+REPORT_FROM_TABLE = {"report_tables": 1, "report_pages": 1}
 # What a change to the fused features re-runs on the SignX side (two shards).
-SIGNX_FROM_AUG = {"signx_augment": 2, "signx_recognizer": 2, "signx_recognition": 1, "signx_efficiency": 1}
+SIGNX_FROM_AUG = {"signx_augment": 2, "signx_recognizer": 2, "signx_recognition": 1, "signx_efficiency": 1,
+                  "report_video_tables": 1}
 SIGNX_FROM_FUSED = {"signx_pose2gloss": 1, "signx_latents": 2, "signx_pruning": 1, **SIGNX_FROM_AUG,
                     "signx_video2pose": 1, "signx_closeness": 1}
 PRODUCTION_FROM_SKELETONS = {"skeletons": 1, "autoencoder": 1, "latents": 1, "priors": 1,
                              "generator_phase1": 1, "generator_phase2": 1, "generate": 2, "render": 2,
-                             "back_translator": 1, "table": 1, "report_md": 1}
+                             "back_translator": 1, "table": 1, "report_md": 1, **REPORT_FROM_TABLE}
 
 RERUN_MATRIX = {
     "estimator": (lambda c: c["estimators"]["primedepth"].update(k=3),
                   {"poses_extract": 2, "fusion_stats": 1, "fusion_apply": 2, "fusion_report": 1,
-                   "report_md": 1, **SIGNX_FROM_FUSED, "all": 1}),
+                   "report_md": 1, "report_pages": 1, **SIGNX_FROM_FUSED, "all": 1}),
     "ae_latent_sizes": (lambda c: c["production"]["autoencoder"]["model"].update(latent={"body": 6}),
                         {"autoencoder": 1, "latents": 1, "priors": 1, "generator_phase1": 1,
                          "generator_phase2": 1, "generate": 2, "render": 2, "table": 1, "report_md": 1,
-                         "all": 1}),
+                         **REPORT_FROM_TABLE, "all": 1}),
     "kl_region_weights": (lambda c: c["production"]["generator"]["phase2"].update(kl_region_weights=[1, 8, 6]
                                                                                   + [1]),
                           {"generator_phase2": 1, "generate": 1, "render": 1, "table": 1, "report_md": 1,
-                           "all": 1}),
+                           **REPORT_FROM_TABLE, "all": 1}),
     "back_translator_beam": (lambda c: c["evaluation"]["back_translation"]["model"].update(beam=4),
-                             {"back_translator": 1, "table": 1, "report_md": 1, "all": 1}),
-    "table_beam": (lambda c: c["evaluation"].update(beam=2), {"table": 1, "report_md": 1, "all": 1}),
+                             {"back_translator": 1, "table": 1, "report_md": 1, **REPORT_FROM_TABLE,
+                              "all": 1}),
+    "table_beam": (lambda c: c["evaluation"].update(beam=2),
+                   {"table": 1, "report_md": 1, **REPORT_FROM_TABLE, "all": 1}),
     "skeleton_gaps": (lambda c: c["skeletons"].update(max_gap=3), {**PRODUCTION_FROM_SKELETONS, "all": 1}),
     "augmentations": (lambda c: c["signx"]["augmentation"].update(n_aug=5), {**SIGNX_FROM_AUG, "all": 1}),
     "pruning": (lambda c: c["signx"]["pruning"].update(keep_fraction=0.25),
                 {"signx_pruning": 1, **SIGNX_FROM_AUG, "all": 1}),
     "recognition_beam": (lambda c: c["signx"]["recognition"]["decoding"].update(beam=4),
-                         {"signx_recognition": 1, "all": 1}),
+                         {"signx_recognition": 1, "report_video_tables": 1, "all": 1}),
     "synthetic_seed": (lambda c: c["datasets"]["demo"]["synthetic"].update(seed=99),
                        {"synth_corpus": 1, "manifest": 1, "poses_extract": 10, "fusion_stats": 1,
                         "fusion_apply": 2, "fusion_report": 1, **PRODUCTION_FROM_SKELETONS,

@@ -20,7 +20,8 @@ from pipelib import configkeys
 
 SCHEMA = configkeys.load_schema(ROOT / configkeys.SCHEMA_PATH)
 TARGETS = ("results/ci/table5.csv", "results/ci/report.md", "results/ci/recognition.csv",
-           "results/ci/efficiency.csv", "results/ci/signx/closeness.csv")
+           "results/ci/efficiency.csv", "results/ci/signx/closeness.csv", "results/ci/report/table5.html",
+           "results/ci/report/summary.html", "results/ci/report/fusion_report.html")
 # Dry runs fork from one process that imported Snakemake, torch and the library once (multiprocessing's
 # forkserver), a fresh process per run: about 2 s of CPU each instead of 6 s for a new `snakemake`.
 PRELOAD = ["snakemake.cli", "torch", "pipelib.configkeys", "pipelib.limits", "pipelib.training",
@@ -224,3 +225,42 @@ def test_broken_limits_stop_in_a_check_job_and_raising_them_reruns_no_work(ci_do
     both = (*raised, "extraction={max_failure_fraction: 0.2}")
     plan = planned(ci_done, overlay, target, extra=both)
     assert plan == {"poses_extract": 4, "fusion_stats": 1, "fusion_apply": 1, "fusion_report": 1}
+
+
+# ---- the report ----------------------------------------------------------------------------------
+
+REPORT_PAGES = {"table5.html": "table5.csv", "table5_stats.html": "table5_stats.csv",
+                "fusion_report.html": "fused/report.csv", "recognition.html": "recognition.csv",
+                "efficiency.html": "efficiency.csv", "closeness.html": "signx/closeness.csv",
+                "summary.html": None, "comparison_phase1.html": None, "comparison_phase2.html": None}
+
+
+def test_report_holds_the_tables_the_summary_and_the_renders(ci_done, tmp_path):
+    """`snakemake --report report.zip` of the CI run: every table as a page holding its CSV's cells,
+    report.md as the summary, each render playing; the start page describes the workflow."""
+    import csv
+    import html
+    import zipfile
+
+    report = tmp_path / "report.zip"
+    smk(ci_done, "--report", str(report))
+    with zipfile.ZipFile(report) as zf:
+        start = zf.read("report/report.html").decode()
+        found = {Path(n).name: zf.read(n).decode() for n in zf.namelist() if Path(n).name in REPORT_PAGES}
+    assert set(found) == set(REPORT_PAGES)
+    assert "Where to start" in start and all(f"results/ci/report/{p}" in start for p in REPORT_PAGES)
+    res = ci_done / "results/ci"
+    for page, source in REPORT_PAGES.items():
+        if source is None:
+            continue
+        with open(res / source, newline="") as fh:
+            rows = list(csv.reader(fh))
+        for row in rows[1:]:  # every cell of every row, as the CSV writes it
+            assert all(f">{html.escape(cell)}</td>" in found[page] for cell in row), (page, row)
+    summary = found["summary.html"]
+    title = (res / "report.md").read_text().splitlines()[0].lstrip("# ")
+    assert f"<title>{html.escape(title)}</title>" in summary and "DARSLP-KL" in summary
+    assert "<table>" in summary and "Paired differences" in summary
+    for phase in ("phase1", "phase2"):
+        assert "data:image/gif;base64," in found[f"comparison_{phase}.html"]
+        assert "data:image/png;base64," in found[f"comparison_{phase}.html"]

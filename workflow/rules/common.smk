@@ -16,7 +16,18 @@ from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weig
 
 # ---- config: where each value came from, --config types, validation ---------------------------
 
-SCHEMA = configkeys.load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+# The repository's own files, found from this file whichever Snakefile started the run (the root one or
+# workflow/Snakefile, e.g. `-s workflow/Snakefile`), not from workflow.basedir, which follows that choice.
+REPO_DIR = os.path.abspath(os.path.join(str(workflow.current_basedir), "..", ".."))
+
+
+def repo_file(rel):
+    """A file of this repository, relative when the run starts in the repository (as it always did)."""
+    path = os.path.join(REPO_DIR, rel)
+    return os.path.relpath(path) if os.path.abspath(os.getcwd()) == REPO_DIR else path
+
+
+SCHEMA = configkeys.load_schema(repo_file("workflow/schemas/config.schema.yaml"))
 DEFAULT_CONFIGFILE = "config/config.yaml"
 DATASET_NAME = SCHEMA["properties"]["datasets"]["propertyNames"]["pattern"].strip("^$")
 
@@ -350,7 +361,8 @@ def get_fusion_limits(wildcards):
 
 
 def dataset_outputs(ds):
-    """The furthest outputs built for dataset `ds`: its table, report and (given pixels) SignX reports."""
+    """The furthest outputs built for dataset `ds`: its table, report and (given pixels) SignX reports,
+    and their pages for `snakemake --report`."""
     outputs = [f"results/{ds}/{table_name(ds)}.csv", f"results/{ds}/report.md"]
     if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:  # SignX needs pixels and the five estimators
         outputs += [
@@ -358,7 +370,15 @@ def dataset_outputs(ds):
             f"results/{ds}/efficiency.csv",
             f"results/{ds}/signx/closeness.csv",
         ]
-    return outputs
+    return outputs + report_pages(ds)
+
+
+def report_pages(ds):
+    """One page of each report rule that applies to `ds` (each rule writes all its pages at once)."""
+    pages = [f"results/{ds}/report/{table_name(ds)}.html", f"results/{ds}/report/summary.html"]
+    if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:
+        pages.append(f"results/{ds}/report/fusion_report.html")
+    return pages
 
 
 def get_final_output():
@@ -585,7 +605,7 @@ def get_report_inputs(wildcards):
 
 def reported_scores():
     """The versioned file of the paper's reported scores, shipped with the workflow."""
-    return os.path.join(workflow.basedir, "config/reference/darslp_reported.csv")
+    return repo_file("config/reference/darslp_reported.csv")
 
 
 # ---- SignX -----------------------------------------------------------------------------------

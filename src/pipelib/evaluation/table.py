@@ -99,10 +99,18 @@ def load_system(name: str, source: PredictionSource | str | os.PathLike[str], id
     return SystemPoses(name, aligned, src.rates(rates, ids, gt_fps), layout)
 
 
-def _layout_notes(system: SystemPoses, gt_layout: str, bt: BackTranslator) -> list[str]:
-    notes = [layout_mismatch(system.layout, bt.layout, f"the {bt.kind} back-translator"),
+#: ``back_translator_kind`` of the rows scored without a back-translator (pose metrics only).
+NO_BACK_TRANSLATOR = "none"
+
+
+def _layout_notes(system: SystemPoses, gt_layout: str, bt: BackTranslator | None) -> list[str]:
+    notes = [layout_mismatch(system.layout, bt.layout, f"the {bt.kind} back-translator") if bt else "",
              layout_mismatch(system.layout, gt_layout, "ground truth (DTW-MJE)")]
     return [n for n in notes if n]
+
+
+def _kind(bt: BackTranslator | None) -> str:
+    return bt.kind if bt is not None else NO_BACK_TRANSLATOR
 
 
 def score_table(skeleton_h5: str | os.PathLike[str],
@@ -110,7 +118,9 @@ def score_table(skeleton_h5: str | os.PathLike[str],
                 back_translators: Sequence[BackTranslator],
                 section: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Measured rows: every system (GT, ``predictions`` by name, mean-pose) x every back-translator, and
-    their bootstrap statistics (STATS_COLUMNS), one resampling plan per back-translator's rows.
+    their bootstrap statistics (STATS_COLUMNS), one resampling plan per back-translator's rows. With no
+    back-translator, one row per system gives the pose metrics alone (``back_translator_kind`` ``none``,
+    text metrics empty).
 
     ``section``: the ``evaluation`` config (``split``, ``dtw``, ``dtw_radius``, ``beam``,
     ``layout_mismatch``, ``statistics``). Frame rates come from the files (see :func:`load_system`).
@@ -136,7 +146,8 @@ def score_table(skeleton_h5: str | os.PathLike[str],
     floor = [np.repeat(mean[None], length, axis=0) for _ in gt]                  # (L, 178, 3) each
     systems.append(SystemPoses("mean-pose", floor, gt_fps, gt_layout))
 
-    notes = {(s.name, bt.kind): _layout_notes(s, gt_layout, bt) for s in systems for bt in back_translators}
+    scorers: list[BackTranslator | None] = list(back_translators) or [None]
+    notes = {(s.name, _kind(bt)): _layout_notes(s, gt_layout, bt) for s in systems for bt in scorers}
     found = sorted({n for v in notes.values() for n in v})
     for note in found:
         if policy == "refuse":
@@ -148,26 +159,30 @@ def score_table(skeleton_h5: str | os.PathLike[str],
         log.warning("%s: %s", split, warning)
 
     rows: list[dict[str, Any]] = []
-    per_bt: dict[str, dict[str, dict[str, statistics.MetricStats]]] = {bt.kind: {} for bt in back_translators}
+    per_bt: dict[str, dict[str, dict[str, statistics.MetricStats]]] = {_kind(bt): {} for bt in scorers}
     for system in systems:
         pred_frames, gt_frames = scoring_frames(system.poses, gt_poses, system.fps, gt_fps)  # as scored
         pose = statistics.pose_statistics(pred_frames, gt_frames, dtw, radius)  # DTW once per sentence
         inputs = pose_inputs(pred_frames, step=1)                        # (T', 534): the scored frames
-        for bt in back_translators:
-            found_stats = {**statistics.text_statistics(bt.translate(inputs), refs), **pose}
-            per_bt[bt.kind][system.name] = {k: found_stats[k] for k in METRIC_KEYS}
-            scores = {k: v.point for k, v in per_bt[bt.kind][system.name].items()}
-            rows.append({"system": system.name, "source": "measured", "back_translator_kind": bt.kind,
+        for bt in scorers:
+            kind = _kind(bt)
+            text = statistics.text_statistics(bt.translate(inputs), refs) if bt is not None else {}
+            found_stats = {**text, **pose}
+            per_bt[kind][system.name] = {k: found_stats[k] for k in METRIC_KEYS if k in found_stats}
+            scores = {k: v.point for k, v in per_bt[kind][system.name].items()}
+            rows.append({"system": system.name, "source": "measured", "back_translator_kind": kind,
                          **scores, "split": split, "n_sequences": len(gt), "dtw": dtw_label,
-                         "back_translator": bt.identity, "layout": system.layout or "",
-                         "layout_note": "; ".join(notes[system.name, bt.kind]), "warning": warning})
-            log.info("%s / %s: %s", system.name, bt.kind, {k: round(v, 4) for k, v in scores.items()})
+                         "back_translator": bt.identity if bt is not None else "",
+                         "layout": system.layout or "",
+                         "layout_note": "; ".join(notes[system.name, kind]), "warning": warning})
+            log.info("%s / %s: %s", system.name, kind, {k: round(v, 4) for k, v in scores.items()})
     table = pd.DataFrame(rows, columns=COLUMNS).astype({"n_sequences": "Int64"})
     stats = []
-    for bt in back_translators:
-        boot = statistics.bootstrap(per_bt[bt.kind], int(stats_cfg["resamples"]), int(stats_cfg["seed"]),
+    for bt in scorers:
+        boot = statistics.bootstrap(per_bt[_kind(bt)], int(stats_cfg["resamples"]), int(stats_cfg["seed"]),
                                     float(stats_cfg["confidence"]))
-        stats.append(boot.assign(back_translator_kind=bt.kind, back_translator=bt.identity,
+        stats.append(boot.assign(back_translator_kind=_kind(bt),
+                                 back_translator=bt.identity if bt is not None else "",
                                  n_sequences=len(gt), resamples=int(stats_cfg["resamples"]),
                                  confidence=float(stats_cfg["confidence"]), seed=int(stats_cfg["seed"]),
                                  dtw=dtw_label))
