@@ -4,8 +4,9 @@ Both paths run in one process, on the same videos, device and thread count, one 
 (batch 1, as a recogniser serving videos):
 
 - ``latents``: pruned latents read beforehand from the latent shards -> recogniser decoding
-- ``pixels``: frames decoded and resized beforehand -> Video2Pose -> Pose2Gloss encoder
-  (``pipelib.signx.video2pose.latents_from_video``) -> pruning mask -> the same recogniser decoding
+- ``pixels``: frames decoded and resized beforehand -> Video2Pose (every frame, phase by phase at the
+  stride it was trained with) -> Pose2Gloss encoder (``pipelib.signx.video2pose.latents_from_video``)
+  -> pruning mask -> the same recogniser decoding
 
 Reading the HDF5 latents and decoding the video files are outside the timed region of both paths, so
 the ratio is the compute saved by recognising in latent space.
@@ -66,7 +67,7 @@ from pipelib.signx.pruning import PruningMask
 from pipelib.signx.recognition import decoding_options
 from pipelib.signx.train_pose2gloss import load_pose2gloss
 from pipelib.signx.train_recognizer import LoadedRecognizer, check_section, load_recognizer
-from pipelib.signx.train_video2pose import load_video2pose
+from pipelib.signx.train_video2pose import load_video2pose, trained_stride
 from pipelib.signx.video2pose import latents_from_video
 from pipelib.training.device import resolve_device
 
@@ -167,6 +168,7 @@ def efficiency_table(manifest: str | os.PathLike[str], latent_shards: Sequence[s
     rec = load_recognizer(checkpoints[opts["target"]], map_location=device)
     rec.model.to(device).eval()
     video2pose = load_video2pose(video2pose_ckpt).to(device).eval()
+    stride = trained_stride(video2pose_ckpt)  # every frame gets a latent, made at the trained spacing
     pose2gloss, _ = load_pose2gloss(pose2gloss_ckpt)
     pose2gloss = pose2gloss.to(device).eval()
     if pose2gloss.cfg.d_latent != mask.dim:
@@ -196,7 +198,7 @@ def efficiency_table(manifest: str | os.PathLike[str], latent_shards: Sequence[s
     def from_pixels(frames: torch.Tensor) -> tuple[list[int], float]:
         start = time.perf_counter()
         pad = torch.zeros(frames.shape[:2], dtype=torch.bool, device=device)  # (1, T)
-        z = latents_from_video(video2pose, pose2gloss.encode, frames, pad)     # (1, T, d_latent)
+        z = latents_from_video(video2pose, pose2gloss.encode, frames, pad, stride)  # (1, T, d_latent)
         z = z.index_select(-1, keep)                                           # (1, T, kept_width)
         _sync(device)
         frontend = time.perf_counter() - start
