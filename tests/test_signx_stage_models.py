@@ -84,6 +84,23 @@ def trained(tmp_path_factory):
     torch.set_num_threads(threads)
 
 
+def test_fused_corpus_keeps_videos_read_up_to_its_budget(tmp_path):
+    from pipelib.signx.data import FusedCorpus
+
+    _, fused = _build(tmp_path)
+    one = shards.read_video(fused[0], "t0")
+    size = one.features.nbytes + one.mask.nbytes + 5 * one.n_frames  # features, mask, slot mask
+    with FusedCorpus(fused, cache_bytes=size) as corpus:  # room for t0 only
+        a = corpus.get("t0")
+        assert corpus.get("t0") is a and not a.features.flags.writeable
+        np.testing.assert_array_equal(a.features, one.features)
+        b = corpus.get("t2")                               # over the budget: read, not kept
+        assert corpus.get("t2") is not b and b.features.flags.writeable
+        np.testing.assert_array_equal(corpus.get("t2").features, b.features)
+    with FusedCorpus(fused, cache_bytes=0) as corpus:
+        assert corpus.get("t0") is not corpus.get("t0")
+
+
 def test_pose2gloss_vocab_from_train_split_and_checkpoint_is_self_contained(trained):
     root, _, _, best = trained
     model, vocab = tp.load_pose2gloss(best)
