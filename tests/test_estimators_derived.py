@@ -330,6 +330,124 @@ def test_polygon_distance_inside_zero_outside_edge():
     np.testing.assert_allclose(d, [0, 3, 2])
 
 
+# --------------------------------------------------------------------------- fast paths = brute force
+
+def signing_video(t: int, seed: int) -> VideoArrays:
+    """t frames of a jittered signer: face, hands and arms where a signer's are, parts dropping out."""
+    rng = np.random.default_rng(seed)
+    pv = parts_video().extras
+    pose = np.repeat(pv["pose"], t, axis=0)
+    pose[..., :2] += rng.normal(0, 0.02, (t, 33, 2))
+    pose[..., 2] = rng.normal(0, 0.1, (t, 33))
+    face = np.zeros((t, 468, 3))
+    face[..., 0] = 0.5 + 0.07 * rng.standard_normal((t, 468)).clip(-1.5, 1.5)
+    face[..., 1] = 0.19 + 0.08 * rng.standard_normal((t, 468)).clip(-1.5, 1.5)
+    face[..., 2] = rng.normal(0, 0.02, (t, 468))
+    angle = np.linspace(0, 2 * np.pi, len(lm.FACE_OVAL_LOOP), endpoint=False)   # the oval: an ellipse
+    ry = rng.uniform(0.1, 0.16, (t, 1))
+    face[:, list(lm.FACE_OVAL_LOOP), 0] = 0.5 + ry * np.sin(angle)
+    face[:, list(lm.FACE_OVAL_LOOP), 1] = 0.19 - ry * np.cos(angle)
+    hands = []
+    for wx in (0.7, 0.3):
+        hand = np.zeros((t, 21, 3))
+        hand[..., 0] = wx + rng.normal(0, 0.03, (t, 21)) + rng.normal(0, 0.1, (t, 1))
+        hand[..., 1] = 0.75 + rng.normal(0, 0.03, (t, 21)) + rng.normal(0, 0.1, (t, 1))
+        hand[..., 2] = rng.normal(0, 0.05, (t, 21))
+        hands.append(hand)
+    pm = rng.random((t, 4)) > 0.25
+    seg = (rng.random((t, 24, 24)) < 0.5).astype(float)
+    seg[:, :, 4:20] = np.maximum(seg[:, :, 4:20], 0.9)
+    return make_video(t, pose=pose, face=face, left_hand=hands[0], right_hand=hands[1], part_mask=pm,
+                      segmentation=seg)
+
+
+def brute_force_depth(video: VideoArrays, k: int = 4) -> np.ndarray:
+    """The module doc's definition, cell by cell: IDW of the k nearest landmarks, then [0.5, 1]."""
+    from pipelib.estimators.derived import cell_centres, holistic_arrays
+
+    h = holistic_arrays(video, need_image_size=True, need_segmentation=True)
+    cells, scale = cell_centres(h.image_size), h.pixel_scale()
+    out = np.zeros((h.n_frames, 576))
+    for t in np.flatnonzero(h.has_pose):
+        pose = h.pose[t, :, :3] * scale
+        pts = [pose[:25]]
+        for hand, present, wrist in ((h.left_hand, h.has_left, 15), (h.right_hand, h.has_right, 16)):
+            if present[t]:
+                q = hand[t] * scale
+                pts.append(q + [0, 0, pose[wrist, 2] - q[0, 2]])
+        if h.has_face[t]:
+            f = h.face[t] * scale
+            pts.append((f + [0, 0, pose[0, 2] - f[1, 2]])[list(lm.FACEMESH_CONTOUR_INDICES)])
+        pts = np.concatenate(pts)
+        person = h.segmentation[t].ravel() > 0.5
+        d2 = ((pts[None, :, :2] - cells[person][:, None]) ** 2).sum(-1)      # (P, N)
+        near = np.argsort(d2, axis=1, kind="stable")[:, :k]                   # (P, k)
+        w = 1 / (np.take_along_axis(d2, near, axis=1) + 1e-6)
+        zp = (w * pts[near, 2]).sum(1) / w.sum(1)
+        if person.any():
+            span = zp.max() - zp.min()
+            out[t, person] = 1.0 if span <= 1e-9 else 1 - 0.5 * (zp - zp.min()) / span
+    return out
+
+
+def brute_force_parts(video: VideoArrays) -> np.ndarray:
+    """The module doc's definition, frame by frame: every shape's score at every person cell, the
+    nearest shape wins, Face_Neck above the hairline is Hair."""
+    from pipelib.estimators.derived import cell_centres, holistic_arrays
+
+    h = holistic_arrays(video, need_image_size=True, need_segmentation=True)
+    cells, wh = cell_centres(h.image_size), h.pixel_scale()[:2]
+    out = np.zeros((h.n_frames, 576))
+    for t in np.flatnonzero(h.has_pose):
+        x = cells[h.segmentation[t].ravel() > 0.5]                            # (P, 2)
+        j = {n: h.pose[t, i, :2] * wh for n, i in lm.POSE.items()}
+        s = max(np.linalg.norm(j["left_shoulder"] - j["right_shoulder"]), 1.0)
+        eyes, mouth = (j["left_eye"] + j["right_eye"]) / 2, (j["mouth_left"] + j["mouth_right"]) / 2
+        neck = (j["left_shoulder"] + j["right_shoulder"]) / 2
+
+        def seg(pairs, r, x=x, s=s):
+            a, b = np.array([p for p, _ in pairs]), np.array([q for _, q in pairs])
+            return parts.segment_distance(x, a, b).min(axis=1) - r * s        # (P,)
+
+        head = seg([(j["left_ear"], j["right_ear"]), (eyes, mouth)], 0.22)
+        if h.has_face[t]:
+            head = np.minimum(head, parts.polygon_distance(x, h.face[t, list(lm.FACE_OVAL_LOOP), :2] * wh))
+        torso = np.stack([j["left_shoulder"], j["right_shoulder"], j["right_hip"], j["left_hip"]])
+        scores = [(head, 2), (seg([(mouth, neck)], 0.12), 2), (parts.polygon_distance(x, torso), 22)]
+        for side, ids, hand, present in (("left", (10, 6, 5), h.left_hand, h.has_left),
+                                         ("right", (19, 15, 14), h.right_hand, h.has_right)):
+            sh, el, wr = j[f"{side}_shoulder"], j[f"{side}_elbow"], j[f"{side}_wrist"]
+            scores += [(seg([(sh, el)], 0.16), ids[0]), (seg([(el, wr)], 0.12), ids[1])]
+            if present[t]:
+                q = hand[t, :, :2] * wh
+                scores.append((seg([(q[a], q[b]) for a, b in parts._HAND_BONES], 0.06), ids[2]))
+            else:
+                tips = [j[f"{side}_{n}"] for n in ("pinky", "index", "thumb")]
+                scores.append((seg([(wr, tip) for tip in tips], 0.10), ids[2]))
+        label = np.array([v for _, v in scores])[np.argmin(np.stack([sc for sc, _ in scores]), axis=0)]
+        hairline = h.face[t, 10, 1] * wh[1] if h.has_face[t] else eyes[1] - (mouth[1] - eyes[1])
+        out[t, h.segmentation[t].ravel() > 0.5] = np.where((label == 2) & (x[:, 1] < hairline), 3, label)
+    return out
+
+
+def test_fast_depth_equals_the_cell_by_cell_definition():
+    video = signing_video(12, seed=3)
+    feats, mask = DepthFromHolistic({}).process_video(video)
+    np.testing.assert_allclose(feats, brute_force_depth(video), atol=1e-6)
+    assert mask.tolist() == video.extras["part_mask"][:, 0].tolist()
+    feats_k = DepthFromHolistic({"k": 30}).process_video(video)[0]   # k beyond the body points
+    np.testing.assert_allclose(feats_k, brute_force_depth(video, k=30), atol=1e-6)
+
+
+def test_fast_parts_equal_the_cell_by_cell_definition():
+    video = signing_video(12, seed=4)
+    feats, mask = PartsFromHolistic({}).process_video(video)
+    expected = brute_force_parts(video)
+    assert np.array_equal(feats, expected)
+    assert {2, 3, 5, 14, 22} <= set(np.unique(expected))                # face, hair, both hands, shirt
+    assert mask.tolist() == video.extras["part_mask"][:, 0].tolist()
+
+
 # --------------------------------------------------------------------------- shared contract
 
 @pytest.mark.parametrize("slot,backend,dim", [

@@ -247,7 +247,7 @@ def test_efficiency_csv_has_positive_rates(corpus, gloss_run, tmp_path):
     pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), manifest)
     p2g, v2p = _stage1_checkpoints(tmp_path)
     out_csv = tmp_path / "efficiency.csv"
-    sec = {"split": "test", "max_videos": 2, "warmup": 1, "repeats": 1, "device": "cpu", "threads": 1,
+    sec = {"split": "test", "max_videos": 2, "warmup": 1, "repeats": 3, "device": "cpu", "threads": 1,
            "head": "ctc"}
     write_efficiency(manifest, corpus["latents"], corpus["pruning"], {"gloss": gloss_run[1]}, p2g, v2p,
                      out_csv, sec)
@@ -260,8 +260,35 @@ def test_efficiency_csv_has_positive_rates(corpus, gloss_run, tmp_path):
     assert table["speedup"].iloc[0] == pytest.approx(table["fps"].iloc[0] / table["fps"].iloc[1], rel=1e-4)
     assert table["WER"].iloc[0] < 20  # the trained recogniser on precomputed latents
     assert (table["threads"] == 1).all() and table["device"].str.startswith("cpu").all()
+    assert (table["repeats"] == 3).all() and (table["fps_min"] <= table["fps"]).all()
+    assert (table["fps"] <= table["fps_max"]).all() and (table["tokens"] > 0).all()
+    front = table.set_index("path")["frontend_seconds"]
+    assert front["latents"] == 0 and 0 < front["pixels"] < table.set_index("path").loc["pixels", "seconds"]
     prov = json.loads((tmp_path / "efficiency.csv.prov.json").read_text())
     assert prov["deterministic"] is False
+
+
+def test_time_paths_warms_every_input_and_alternates_the_order():
+    """One-off costs come with each new input shape: the warm-up passes over every input of every path,
+    and timed repeats alternate which path goes first, so neither path inherits the other's warm caches."""
+    from pipelib.signx.efficiency import time_paths
+
+    calls = []
+
+    def runner(name):
+        def run(x):
+            calls.append((name, x))
+            return [x], 0.25 if name == "b" else 0.0
+        return run
+
+    out = time_paths({"a": (runner("a"), [1, 2, 3]), "b": (runner("b"), [4, 5])}, warmup=1, repeats=3,
+                     device=torch.device("cpu"))
+    assert calls[:5] == [("a", 1), ("a", 2), ("a", 3), ("b", 4), ("b", 5)]  # warm-up: all inputs
+    order = [name for name, _ in calls[5:]]
+    assert order == ["a"] * 3 + ["b"] * 2 + ["b"] * 2 + ["a"] * 3 + ["a"] * 3 + ["b"] * 2
+    assert len(out["a"].seconds) == len(out["b"].seconds) == 3 and min(out["a"].seconds) > 0
+    assert out["b"].frontend == [0.5, 0.5, 0.5] and out["a"].frontend == [0.0] * 3
+    assert out["a"].outputs == [[1], [2], [3]] and out["b"].outputs == [[4], [5]]
 
 
 # --------------------------------------------------------------------------------------------- text target

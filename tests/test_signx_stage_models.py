@@ -84,6 +84,23 @@ def trained(tmp_path_factory):
     torch.set_num_threads(threads)
 
 
+def test_fused_corpus_keeps_videos_read_up_to_its_budget(tmp_path):
+    from pipelib.signx.data import FusedCorpus
+
+    _, fused = _build(tmp_path)
+    one = shards.read_video(fused[0], "t0")
+    size = one.features.nbytes + one.mask.nbytes + 5 * one.n_frames  # features, mask, slot mask
+    with FusedCorpus(fused, cache_bytes=size) as corpus:  # room for t0 only
+        a = corpus.get("t0")
+        assert corpus.get("t0") is a and not a.features.flags.writeable
+        np.testing.assert_array_equal(a.features, one.features)
+        b = corpus.get("t2")                               # over the budget: read, not kept
+        assert corpus.get("t2") is not b and b.features.flags.writeable
+        np.testing.assert_array_equal(corpus.get("t2").features, b.features)
+    with FusedCorpus(fused, cache_bytes=0) as corpus:
+        assert corpus.get("t0") is not corpus.get("t0")
+
+
 def test_pose2gloss_vocab_from_train_split_and_checkpoint_is_self_contained(trained):
     root, _, _, best = trained
     model, vocab = tp.load_pose2gloss(best)
@@ -175,11 +192,15 @@ def test_video2pose_trains_and_closeness_table(trained, tmp_path):
     assert len(rows) == 1 and rows[0]["dataset"] == "tiny" and rows[0]["split"] == "test"
     test_ids = [v for v, s in VIDEOS.items() if s[0] == "test"]
     assert int(rows[0]["videos"]) == len(test_ids)
-    # every 2nd frame (the stride Video2Pose was trained with): frames with a valid slot count for the
+    # every frame (Video2Pose runs each stride phase alone): frames with a valid slot count for the
     # feature metrics, every frame for the latent metrics
-    valid = sum(int(shards.read_video(fused[VIDEOS[v][3]], v).mask[::2].sum()) for v in test_ids)
+    valid = sum(int(shards.read_video(fused[VIDEOS[v][3]], v).mask.sum()) for v in test_ids)
     assert int(rows[0]["frames"]) == valid
-    assert int(rows[0]["latent_frames"]) == sum((VIDEOS[v][2] + 1) // 2 for v in test_ids)
+    assert int(rows[0]["latent_frames"]) == sum(VIDEOS[v][2] for v in test_ids)
+    # an explicit stride compares every n-th frame only
+    every2 = evaluate_closeness(manifest, fused, best, v2p_best, tmp_path / "c2.csv",
+                                {"device": "cpu", "frame_stride": 2})
+    assert every2["latent_frames"].item() == sum((VIDEOS[v][2] + 1) // 2 for v in test_ids)
     assert float(rows[0]["latent_mse"]) >= 0 and -1 <= float(rows[0]["cos"]) <= 1
     assert table.shape[0] == 1
     assert provenance.sidecar_path(out).exists()

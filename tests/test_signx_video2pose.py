@@ -27,6 +27,7 @@ from pipelib.signx.video2pose import (
     Video2Pose,
     Video2PoseConfig,
     expand_slot_mask,
+    features_at_stride,
     freeze,
     latents_from_video,
     video2pose_loss,
@@ -57,6 +58,21 @@ def test_config_rejects_unknown_and_bad_keys():
     with pytest.raises(ValueError, match=r"signx\.video2pose\.model\.spatial_dim"):
         Video2PoseConfig.from_dict({"spatial_dim": "big"})
     assert Video2PoseConfig.from_dict(None) == Video2PoseConfig()
+    with pytest.raises(ValueError, match=r"signx\.video2pose\.model\.stem"):
+        Video2PoseConfig.from_dict({"stem": "resnet"})
+    with pytest.raises(ValueError, match=r"signx\.video2pose\.model\.patch_size.*power of two"):
+        Video2PoseConfig.from_dict({"image_size": 48, "patch_size": 6, "stem": "conv"})
+
+
+def test_conv_stem_reaches_the_patch_grid():
+    m = tiny(stem="conv", image_size=32, patch_size=8)
+    convs = [c for c in m.spatial.patch_embed if isinstance(c, torch.nn.Conv2d)]
+    assert [c.stride for c in convs] == [(2, 2)] * 3 and convs[-1].out_channels == 32
+    assert [c.out_channels for c in convs] == [8, 16, 32]
+    grid = m.spatial.patch_embed(torch.zeros(2, 3, 32, 32))
+    assert grid.shape == (2, 32, 4, 4) and tuple(m.spatial.pos_embed.shape) == (1, 4 * 4 + 1, 32)
+    out = m(frames(2, 3, size=32), torch.zeros(2, 3, dtype=torch.bool))
+    assert out.shape == (2, 3, FUSED_DIM) and torch.isfinite(out).all()
 
 
 def test_config_reaches_modules():
@@ -116,6 +132,24 @@ def test_seed_makes_weights_reproducible():
     a, b, c = tiny(seed=5), tiny(seed=5), tiny(seed=6)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert not torch.equal(a.spatial.pos_embed, c.spatial.pos_embed)
+
+
+def test_features_at_stride_runs_each_phase_at_the_trained_spacing():
+    m = tiny(seed=4)
+    x = frames(2, 7, seed=2)
+    pad = torch.tensor([[False] * 7, [False, False, False, True, True, True, True]])
+    with torch.no_grad():
+        assert torch.equal(features_at_stride(m, x, pad, 1), m(x, pad))
+        out = features_at_stride(m, x, pad, 3)
+        for k in range(3):  # frames k, k+3, ... of each video, as one sequence spaced like training
+            assert torch.allclose(out[0, k::3], m(x[:1, k::3], pad[:1, k::3])[0], atol=1e-6)
+            assert torch.allclose(out[1, k], m(x[1:, k:k + 1], pad[1:, k:k + 1])[0, 0], atol=1e-6)
+        assert torch.all(out[1, 3:] == 0)                  # padding stays 0
+        # a frame's features depend on its own phase only
+        x2 = x.clone()
+        x2[0, 1] += 1.0
+        moved = features_at_stride(m, x2, pad, 3)
+        assert torch.equal(moved[0, 0::3], out[0, 0::3]) and not torch.allclose(moved[0, 1::3], out[0, 1::3])
 
 
 # --------------------------------------------------------------------------------------------- loss
@@ -204,6 +238,36 @@ def test_frozen_stage1_gets_no_gradient_and_stage2_does(one_thread):
         a = latents_from_video(m.eval(), enc.encode, frames(2, 3), pad)
         b = latents_from_video(m, enc.encode, frames(2, 3), pad)
     assert torch.equal(a, b)
+
+
+def test_latent_loss_adds_the_frozen_stage1_distance(one_thread):
+    from pipelib.signx.train_video2pose import latent_mse, make_step, v2p_step
+
+    assert make_step(None, 0.0) is v2p_step  # the paper's Eq. 14 alone
+    with pytest.raises(ValueError, match="latent_weight"):
+        make_step(None, 1.0)
+    enc = freeze(ToyEncoder())
+    enc.drop.p = 0.0
+    m = tiny(seed=2).train()
+    pad = torch.tensor([[False, False, False], [False, True, True]])
+    slot_mask = torch.ones(2, 3, 5, dtype=torch.bool)
+    slot_mask[0, 1, 3] = False                        # a frame without its depth slot
+    batch = {"frames": frames(2, 3), "pad": pad, "slot_mask": slot_mask,
+             "features": torch.randn(2, 3, FUSED_DIM, generator=torch.Generator().manual_seed(1))}
+    out = make_step(enc, 2.5)(m, batch)
+    assert torch.allclose(out["loss"], out["feature_mse"] + 2.5 * out["latent_mse"])
+    assert torch.equal(enc.seen[-2], (~pad)[..., None].expand(2, 3, 5))  # predictions: every slot
+    assert torch.equal(enc.seen[-1], slot_mask)                          # targets: their own mask
+    with torch.no_grad():
+        pred = m.eval()(batch["frames"], pad)
+        z_p = enc.encode(pred, (~pad)[..., None].expand(2, 3, 5), pad)
+        z_t = enc.encode(batch["features"], slot_mask, pad)
+        manual = ((z_p - z_t) ** 2)[~pad].mean()
+        assert torch.allclose(latent_mse(enc, pred, batch), manual)
+    m.train()
+    out["loss"].backward()
+    assert all(p.grad is None for p in enc.parameters())
+    assert m.spatial.patch_embed.weight.grad.abs().sum() > 0
 
 
 def _colour_videos(rng: np.random.Generator, n_vid: int, t: int, proj: np.ndarray):

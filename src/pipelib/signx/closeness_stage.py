@@ -1,9 +1,11 @@
 """How close Video2Pose's features, and the stage-1 latents made from them, come to the estimator-made
 ones on the test split (``pipelib.signx.closeness``): one CSV row + ``<csv>.prov.json``.
 
-Each test video (with pixels and fused features) is run whole, every ``frame_stride``-th frame (the
-section's, else the one Video2Pose was trained with), on the section's ``device`` or ``train.device``
-(auto: CUDA when present); the section may be ``signx.closeness`` or ``signx.video2pose``. Feature
+Each test video (with pixels and fused features) is run whole, on the section's ``device`` or
+``train.device`` (auto: CUDA when present); the section may be ``signx.closeness`` or
+``signx.video2pose``. With ``frame_stride: null`` every frame is compared, as recognition uses them:
+Video2Pose runs phase by phase at the stride it was trained with (``features_at_stride``); an explicit
+``frame_stride`` n compares every n-th frame, run as one sequence. Feature
 metrics count the valid slots of valid frames; latent metrics compare Pose2Gloss latents of the
 video-made features (``latents_from_video``: every slot marked valid) with those of the fused features,
 over every frame.
@@ -25,9 +27,8 @@ from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.signx.closeness import FeatureCloseness, LatentCloseness, closeness_row
 from pipelib.signx.data import FusedCorpus, split_rows
 from pipelib.signx.train_pose2gloss import load_pose2gloss
-from pipelib.signx.train_video2pose import load_pair, load_video2pose, pixel_rows
-from pipelib.signx.video2pose import latents_from_video
-from pipelib.training.checkpoint import read_checkpoint
+from pipelib.signx.train_video2pose import load_pair, load_video2pose, pixel_rows, trained_stride
+from pipelib.signx.video2pose import features_at_stride, latents_from_video
 from pipelib.training.device import resolve_device
 
 log = logging.getLogger("pipelib.signx")
@@ -46,8 +47,8 @@ def evaluate_closeness(manifest: str | os.PathLike[str], fused_shards: Sequence[
     video2pose = load_video2pose(video2pose_ckpt)
     stage1.to(device)
     video2pose.to(device)
-    trained = dict(read_checkpoint(video2pose_ckpt)["config"]["model"].get("section") or {})
-    stride = int(sec.get("frame_stride") or trained.get("frame_stride") or 1)
+    stride = int(sec.get("frame_stride") or 1)
+    phases = 1 if sec.get("frame_stride") else trained_stride(video2pose_ckpt)
     feats, lats = FeatureCloseness(), LatentCloseness()
     with FusedCorpus(fused_shards) as corpus:
         rows = pixel_rows(split_rows(manifest, split), corpus, f"closeness {split} split")
@@ -55,11 +56,11 @@ def evaluate_closeness(manifest: str | os.PathLike[str], fused_shards: Sequence[
             pair = load_pair(row, corpus, video2pose.config.image_size, stride)
             frames = torch.from_numpy(pair.frames)[None].to(device)            # (1, T, 3, S, S)
             pad = torch.zeros(1, len(pair.frames), dtype=torch.bool, device=device)  # (1, T)
-            pred = video2pose(frames, pad)                                     # (1, T, 1959)
+            pred = features_at_stride(video2pose, frames, pad, phases)         # (1, T, 1959)
             feats.add(pred[0], pair.features, pair.slot_mask, pair.mask)
-            z_video = latents_from_video(video2pose, stage1.encode, frames, pad)  # (1, T, d_latent)
-            z_pose = stage1.encode(torch.from_numpy(pair.features)[None].to(device),
-                                   torch.from_numpy(pair.slot_mask)[None].to(device), pad)  # (1, T, d_latent)
+            z_video = latents_from_video(video2pose, stage1.encode, frames, pad, phases)  # (1, T, d_latent)
+            z_pose = stage1.encode(torch.tensor(pair.features)[None].to(device),    # cached arrays are
+                                   torch.tensor(pair.slot_mask)[None].to(device), pad)  # read-only: copy
             lats.add(z_video[0], z_pose[0])
     if not len(rows):
         log.warning("closeness: no %s video has frames and fused features; the row holds NaN", split)

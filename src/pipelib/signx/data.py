@@ -3,7 +3,9 @@
 Fused shards (``results/<ds>/fused/shardNNN.h5``) hold per video features (T, 1959) float32, mask (T,)
 bool (True = some slot valid) and the extra ``slot_mask`` (T, 5) bool. Videos listed as failures in a
 shard, or absent from every shard, are skipped (and counted in the log). Features are read on demand
-(one open HDF5 handle per shard), so a corpus need not fit in memory.
+(one open HDF5 handle per shard), so a corpus need not fit in memory; videos already read are kept
+(read-only) until ``cache_bytes`` are held, so that epochs over a small corpus (the demo: ~70 MB) do
+not wait on HDF5 decompression, while a large one streams.
 """
 
 from __future__ import annotations
@@ -72,11 +74,19 @@ def fused_video(video: shards.VideoArrays, path: str | os.PathLike[str] = "?") -
     return FusedVideo(video.video_id, video.features, slot_mask, video.mask.copy())
 
 
-class FusedCorpus:
-    """Random access to the videos of many fused shards by id, reading each video when asked."""
+#: default memory for videos kept after their first read (bytes)
+CACHE_BYTES = 1 << 30
 
-    def __init__(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+
+class FusedCorpus:
+    """Random access to the videos of many fused shards by id, reading each video when asked; the first
+    ``cache_bytes`` of videos read stay in memory (arrays read-only)."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike[str]], cache_bytes: int = CACHE_BYTES) -> None:
         self.paths = [Path(p) for p in paths]
+        self.cache_bytes = int(cache_bytes)
+        self._cache: dict[str, FusedVideo] = {}
+        self._cached_bytes = 0
         self._where: dict[str, int] = {}
         self.failures: dict[str, str] = {}
         for k, path in enumerate(self.paths):
@@ -99,6 +109,8 @@ class FusedCorpus:
 
     def get(self, video_id: str) -> FusedVideo:
         """One video's arrays; KeyError naming the shards when it is in none of them."""
+        if video_id in self._cache:
+            return self._cache[video_id]
         if video_id not in self._where:
             raise KeyError(f"video {video_id} is in none of the {len(self.paths)} fused shard(s)")
         k = self._where[video_id]
@@ -108,7 +120,14 @@ class FusedCorpus:
         g = h5["videos"][video_id]
         video = shards.VideoArrays(video_id, g["features"][()], g["mask"][()],
                                    extras={"slot_mask": g["slot_mask"][()]} if "slot_mask" in g else {})
-        return fused_video(video, self.paths[k])
+        out = fused_video(video, self.paths[k])
+        size = out.features.nbytes + out.slot_mask.nbytes + out.mask.nbytes
+        if self._cached_bytes + size <= self.cache_bytes:
+            for a in (out.features, out.slot_mask, out.mask):
+                a.setflags(write=False)
+            self._cache[video_id] = out
+            self._cached_bytes += size
+        return out
 
     def valid_frames(self, video_id: str) -> int:
         """How many frames of one video have some valid slot (reads the mask only)."""
@@ -140,6 +159,7 @@ class FusedCorpus:
         for h5 in self._handles.values():
             h5.close()
         self._handles = {}
+        self._cache, self._cached_bytes = {}, 0
 
     def __enter__(self) -> FusedCorpus:
         return self

@@ -1,30 +1,41 @@
 """``results/<ds>/efficiency.csv``: recognition speed from precomputed latents vs from pixels (SignX Table 8).
 
 Both paths run in one process, on the same videos, device and thread count, one video at a time
-(batch 1, as a recogniser serving videos), each after ``warmup`` untimed passes over the first video:
+(batch 1, as a recogniser serving videos):
 
 - ``latents``: pruned latents read beforehand from the latent shards -> recogniser decoding
-- ``pixels``: frames decoded and resized beforehand -> Video2Pose -> Pose2Gloss encoder
-  (``pipelib.signx.video2pose.latents_from_video``) -> pruning mask -> the same recogniser decoding
+- ``pixels``: frames decoded and resized beforehand -> Video2Pose (every frame, phase by phase at the
+  stride it was trained with) -> Pose2Gloss encoder (``pipelib.signx.video2pose.latents_from_video``)
+  -> pruning mask -> the same recogniser decoding
 
 Reading the HDF5 latents and decoding the video files are outside the timed region of both paths, so
-the ratio is the compute saved by recognising in latent space. ``head`` picks the output: ``decoder``
-(beam search with the attention-entropy penalty, settings from the recogniser checkpoint, i.e.
-``signx.recognizer.decoding``) or ``ctc`` (CTC greedy on the encoder).
+the ratio is the compute saved by recognising in latent space.
 
-Columns: ``path`` (latents | pixels), ``pipeline`` (what was timed), ``videos``, ``frames`` (input
-frames processed per pass), ``repeats``, ``seconds`` (timed wall-clock, all repeats), ``fps`` (frames
-x repeats / seconds), ``speedup`` (fps / the pixels row's fps), ``WER`` (of that path's glosses against
-the references, for ``target: gloss``; NaN otherwise), ``decoding``, ``device``, ``threads`` (torch
-intra-op threads), ``torch``. This table is a measurement: seconds, fps and speedup change from run to
-run and machine to machine (the provenance sidecar says so, with the host).
+How it is measured (:func:`time_paths`): first ``warmup`` untimed passes over *every* video of each path
+(the first call at each new sequence length pays one-off costs: kernel selection, allocator growth; a
+warm-up on one video left those inside the timed region of whichever path ran first), then
+``repeats`` timed passes per path, the two paths interleaved and their order alternated from repeat to
+repeat, so that a change in machine load touches both alike. Rates are the median over the repeats,
+with the slowest and fastest repeat beside them. ``head`` picks the output: ``decoder`` (beam search
+with the attention-entropy penalty, settings from the recogniser checkpoint, i.e.
+``signx.recognizer.decoding``) or ``ctc`` (CTC greedy on the encoder). The decoder's work grows with the
+length of what it emits, so ``tokens`` gives the mean output length of each path.
+
+Columns: ``path`` (latents | pixels), ``pipeline`` (what was timed), ``videos``, ``frames`` (input frames
+per pass), ``repeats``, ``seconds`` (median seconds per timed pass), ``fps`` (median over repeats of
+frames / seconds), ``fps_min``, ``fps_max`` (slowest and fastest repeat), ``frontend_seconds`` (median
+seconds per pass spent making latents from frames: 0 for the latents path), ``tokens`` (mean output ids
+per video), ``speedup`` (fps / the pixels row's fps), ``WER`` (of that path's glosses against the
+references, for ``target: gloss``; NaN otherwise), ``decoding``, ``device``, ``threads`` (torch intra-op
+threads), ``torch``. This table is a measurement: seconds, fps and speedup change from run to run and
+machine to machine (the provenance sidecar says so, with the host).
 
 Config section ``signx.efficiency``::
 
     split: test            # videos timed
     max_videos: 8          # first N videos of the split that have latents and pixels (null: all)
-    warmup: 1              # untimed passes over the first video, per path
-    repeats: 1             # timed passes over all videos, per path
+    warmup: 1              # untimed passes over all the videos, per path
+    repeats: 5             # timed passes over all videos, per path (>= 5 for a median worth reading)
     device: cpu            # cpu | cuda | auto
     threads: null          # torch.set_num_threads for the measurement (null: leave as is)
     target: gloss          # which recogniser of `checkpoints` is timed
@@ -39,8 +50,10 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -54,7 +67,7 @@ from pipelib.signx.pruning import PruningMask
 from pipelib.signx.recognition import decoding_options
 from pipelib.signx.train_pose2gloss import load_pose2gloss
 from pipelib.signx.train_recognizer import LoadedRecognizer, check_section, load_recognizer
-from pipelib.signx.train_video2pose import load_video2pose
+from pipelib.signx.train_video2pose import load_video2pose, trained_stride
 from pipelib.signx.video2pose import latents_from_video
 from pipelib.training.device import resolve_device
 
@@ -62,8 +75,8 @@ log = logging.getLogger("pipelib.signx")
 SECTION = "signx.efficiency"
 SECTION_KEYS = ("split", "max_videos", "warmup", "repeats", "device", "threads", "target", "head")
 PIXEL_MEDIA = ("frames", "video")
-COLUMNS = ["path", "pipeline", "videos", "frames", "repeats", "seconds", "fps", "speedup", "WER", "decoding",
-           "device", "threads", "torch"]
+COLUMNS = ["path", "pipeline", "videos", "frames", "repeats", "seconds", "fps", "fps_min", "fps_max",
+           "frontend_seconds", "tokens", "speedup", "WER", "decoding", "device", "threads", "torch"]
 PIPELINES = {"latents": "latents -> recogniser",
              "pixels": "frames -> Video2Pose -> Pose2Gloss encoder -> pruning -> recogniser"}
 
@@ -71,7 +84,7 @@ PIPELINES = {"latents": "latents -> recogniser",
 def _options(section: Mapping[str, Any]) -> dict[str, Any]:
     d = check_section(section, SECTION_KEYS, SECTION)
     opts = {"split": str(d.get("split", "test")), "max_videos": d.get("max_videos", 8),
-            "warmup": int(d.get("warmup", 1)), "repeats": int(d.get("repeats", 1)),
+            "warmup": int(d.get("warmup", 1)), "repeats": int(d.get("repeats", 5)),
             "device": str(d.get("device", "cpu")), "threads": d.get("threads"),
             "target": str(d.get("target", "gloss")), "head": str(d.get("head", "decoder"))}
     if opts["head"] not in ("decoder", "ctc"):
@@ -100,20 +113,43 @@ def _recognise(rec: LoadedRecognizer, latents: torch.Tensor, how: str, opts: Map
                               alpha=opts["alpha"], max_len=opts["max_len"])[0]
 
 
-def time_path(run: Callable[[Any], list[int]], inputs: Sequence[Any], warmup: int, repeats: int,
-              device: torch.device) -> tuple[float, list[list[int]]]:
-    """Seconds of ``repeats`` timed passes of ``run`` over ``inputs`` (after ``warmup`` untimed calls on
-    the first input), and the outputs of the last pass."""
+#: one video through a path -> (output ids, seconds of it spent making latents from frames)
+PathRun = Callable[[Any], tuple[list[int], float]]
+
+
+@dataclass
+class PathTiming:
+    """Timed passes of one path: seconds per pass, front-end seconds per pass, the last pass's outputs."""
+
+    seconds: list[float] = field(default_factory=list)
+    frontend: list[float] = field(default_factory=list)
+    outputs: list[list[int]] = field(default_factory=list)
+
+
+def time_paths(paths: Mapping[str, tuple[PathRun, Sequence[Any]]], warmup: int, repeats: int,
+               device: torch.device) -> dict[str, PathTiming]:
+    """Time every path of ``paths`` (name -> (run, inputs)) over all its inputs: ``warmup`` untimed passes
+    over all inputs per path first, then ``repeats`` timed passes per path, interleaved, the order of the
+    paths reversed on every other repeat."""
+    names = list(paths)
+    out = {name: PathTiming() for name in names}
     with torch.inference_mode():
         for _ in range(warmup):
-            run(inputs[0])
-        _sync(device)
-        outputs: list[list[int]] = []
-        start = time.perf_counter()
-        for _ in range(repeats):
-            outputs = [run(x) for x in inputs]
-        _sync(device)
-        return time.perf_counter() - start, outputs
+            for name in names:
+                run, inputs = paths[name]
+                for x in inputs:
+                    run(x)
+        for r in range(repeats):
+            for name in (names if r % 2 == 0 else names[::-1]):
+                run, inputs = paths[name]
+                _sync(device)
+                start = time.perf_counter()
+                results = [run(x) for x in inputs]
+                _sync(device)
+                out[name].seconds.append(time.perf_counter() - start)
+                out[name].frontend.append(sum(f for _, f in results))
+                out[name].outputs = [ids for ids, _ in results]
+    return out
 
 
 def efficiency_table(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
@@ -132,6 +168,7 @@ def efficiency_table(manifest: str | os.PathLike[str], latent_shards: Sequence[s
     rec = load_recognizer(checkpoints[opts["target"]], map_location=device)
     rec.model.to(device).eval()
     video2pose = load_video2pose(video2pose_ckpt).to(device).eval()
+    stride = trained_stride(video2pose_ckpt)  # every frame gets a latent, made at the trained spacing
     pose2gloss, _ = load_pose2gloss(pose2gloss_ckpt)
     pose2gloss = pose2gloss.to(device).eval()
     if pose2gloss.cfg.d_latent != mask.dim:
@@ -155,31 +192,41 @@ def efficiency_table(manifest: str | os.PathLike[str], latent_shards: Sequence[s
     how = opts["head"]
     keep = torch.as_tensor(mask.kept_indices, device=device)
 
-    def from_latents(x: torch.Tensor) -> list[int]:
-        return _recognise(rec, x, how, dec)
+    def from_latents(x: torch.Tensor) -> tuple[list[int], float]:
+        return _recognise(rec, x, how, dec), 0.0
 
-    def from_pixels(frames: torch.Tensor) -> list[int]:
+    def from_pixels(frames: torch.Tensor) -> tuple[list[int], float]:
+        start = time.perf_counter()
         pad = torch.zeros(frames.shape[:2], dtype=torch.bool, device=device)  # (1, T)
-        z = latents_from_video(video2pose, pose2gloss.encode, frames, pad)     # (1, T, d_latent)
-        return _recognise(rec, z.index_select(-1, keep), how, dec)             # (1, T, kept_width)
+        z = latents_from_video(video2pose, pose2gloss.encode, frames, pad, stride)  # (1, T, d_latent)
+        z = z.index_select(-1, keep)                                           # (1, T, kept_width)
+        _sync(device)
+        frontend = time.perf_counter() - start
+        return _recognise(rec, z, how, dec), frontend
 
     refs = [str(g) for g in rows["gloss"].fillna("")]
     vocab = rec.gloss_vocab if how == "ctc" else rec.output_vocab
     scores_wer = (how == "ctc" or rec.target == "gloss") and all(r.strip() for r in refs)
     label = "ctc-greedy" if how == "ctc" else f"beam{dec['beam']}+entropy{dec['entropy_weight']:g}"
     threads = torch.get_num_threads()
+    paths = {"latents": (from_latents, latent_in), "pixels": (from_pixels, pixel_in)}
+    timings = time_paths(paths, opts["warmup"], opts["repeats"], device)
     out = []
-    for path, run, inputs in (("latents", from_latents, latent_in), ("pixels", from_pixels, pixel_in)):
-        seconds, hyps = time_path(run, inputs, opts["warmup"], opts["repeats"], device)
-        frames = int(sum(x.shape[1] for x in inputs))
-        out.append({"path": path, "pipeline": PIPELINES[path], "videos": len(inputs), "frames": frames,
-                    "repeats": opts["repeats"], "seconds": seconds,
-                    "fps": frames * opts["repeats"] / max(seconds, 1e-12),
+    for path, timing in timings.items():
+        frames = int(sum(x.shape[1] for x in paths[path][1]))
+        fps = [frames / max(sec, 1e-12) for sec in timing.seconds]
+        hyps = timing.outputs
+        out.append({"path": path, "pipeline": PIPELINES[path], "videos": len(hyps), "frames": frames,
+                    "repeats": opts["repeats"], "seconds": float(np.median(timing.seconds)),
+                    "fps": float(np.median(fps)), "fps_min": min(fps), "fps_max": max(fps),
+                    "frontend_seconds": float(np.median(timing.frontend)),
+                    "tokens": float(np.mean([len(h) for h in hyps])),
                     "WER": wer([vocab.decode(h) for h in hyps], refs) if scores_wer else math.nan,
                     "decoding": label, "device": _device_name(device), "threads": threads,
                     "torch": torch.__version__})
-        log.info("efficiency %s: %d frames in %.3f s = %.2f frames/s", path, frames * opts["repeats"],
-                 seconds, out[-1]["fps"])
+        log.info("efficiency %s: %d frames x %d repeats, median %.2f frames/s (%.2f..%.2f), %.2f output "
+                 "ids per video", path, frames, opts["repeats"], out[-1]["fps"], out[-1]["fps_min"],
+                 out[-1]["fps_max"], out[-1]["tokens"])
     for row in out:
         row["speedup"] = row["fps"] / out[1]["fps"]
     return pd.DataFrame(out, columns=COLUMNS)

@@ -7,6 +7,8 @@ Config section ``signx.video2pose``::
     max_frames: 32       # frames per training video after the stride: a window drawn per (seed, epoch,
                          # video); dev videos use their first max_frames (null: whole videos)
     cache_frames: true   # keep the prepared frames in memory for the whole run (false: decode per use)
+    latent_weight: 0.0   # > 0 adds latent_weight x the MSE between the frozen Pose2Gloss latents of the
+                         # predicted and of the fused features to Eq. 14 (needs the stage-1 checkpoint)
     model: {...}         # Video2PoseConfig keys (image_size, patch_size, widths, depths)
     train: {...}         # TrainConfig; monitor loss (feature MSE) or latent_mse, mode min
 
@@ -43,7 +45,7 @@ from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
 SECTION = "signx.video2pose"
-SECTION_KEYS = ("batch_size", "frame_stride", "max_frames", "cache_frames", "model", "train")
+SECTION_KEYS = ("batch_size", "frame_stride", "max_frames", "cache_frames", "latent_weight", "model", "train")
 PIXEL_MEDIA = ("frames", "video")
 
 
@@ -133,6 +135,38 @@ def v2p_step(model: Video2Pose, batch: Mapping[str, torch.Tensor]) -> dict[str, 
     return video2pose_loss(pred, batch["features"], batch["slot_mask"], batch["pad"])
 
 
+def latent_mse(stage1: Pose2Gloss, pred: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """MSE over real frames between the frozen stage-1 latents of predicted features (every slot marked
+    valid, as ``latents_from_video`` uses them) and of the fused ones (their own slot mask). The target
+    side carries no gradient; the prediction side passes its gradient through the frozen encoder."""
+    pad = batch["pad"]
+    all_slots = (~pad)[..., None].expand_as(batch["slot_mask"])                  # (B, T, 5)
+    z_pred = stage1.encode(pred, all_slots, pad)                                  # (B, T, d_latent)
+    with torch.no_grad():
+        z_true = stage1.encode(batch["features"], batch["slot_mask"], pad)        # (B, T, d_latent)
+    real = (~pad).to(pred.dtype)[..., None]                                       # (B, T, 1)
+    return (((z_pred - z_true) ** 2) * real).sum() / (real.sum() * z_pred.size(-1)).clamp(min=1)
+
+
+def make_step(stage1: Pose2Gloss | None, latent_weight: float):
+    """The training step: Eq. 14, plus ``latent_weight`` x :func:`latent_mse` when it is > 0."""
+    if latent_weight <= 0:
+        return v2p_step
+    if stage1 is None:
+        raise ValueError(f"{SECTION}.latent_weight > 0 needs the stage-1 (Pose2Gloss) checkpoint")
+
+    def step(model: Video2Pose, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        pred = model(batch["frames"], batch["pad"])                               # (B, T, 1959)
+        stage1.to(pred.device)
+        out = video2pose_loss(pred, batch["features"], batch["slot_mask"], batch["pad"])
+        out["feature_mse"] = out["loss"]
+        out["latent_mse"] = latent_mse(stage1, pred, batch)
+        out["loss"] = out["feature_mse"] + latent_weight * out["latent_mse"]
+        return out
+
+    return step
+
+
 def evaluate_dev(model: Video2Pose, stage1: Pose2Gloss | None, dev: PairSet, batch_size: int,
                  max_frames: int | None) -> dict[str, float]:
     """Dev metrics over the first ``max_frames`` frames of each video, batch values weighted by their video
@@ -149,14 +183,8 @@ def evaluate_dev(model: Video2Pose, stage1: Pose2Gloss | None, dev: PairSet, bat
         pred = model(b["frames"], b["pad"])                                  # (B, T, 1959)
         loss = video2pose_loss(pred, b["features"], b["slot_mask"], b["pad"])["loss"]
         sums["loss"] += float(loss) * len(idx)
-        if stage1 is None:
-            continue
-        all_slots = (~b["pad"])[..., None].expand_as(b["slot_mask"])        # (B, T, 5)
-        z_pred = stage1.encode(pred, all_slots, b["pad"])                   # (B, T, d_latent)
-        z_true = stage1.encode(b["features"], b["slot_mask"], b["pad"])     # (B, T, d_latent)
-        real = (~b["pad"]).float()[..., None]                               # (B, T, 1)
-        latent_mse = (((z_pred - z_true) ** 2) * real).sum() / (real.sum() * z_pred.size(-1))
-        sums["latent_mse"] += float(latent_mse) * len(idx)
+        if stage1 is not None:
+            sums["latent_mse"] += float(latent_mse(stage1, pred, b)) * len(idx)
     return {k: v / len(dev) for k, v in sums.items()}
 
 
@@ -170,6 +198,12 @@ def load_video2pose(path: str | os.PathLike[str]) -> Video2Pose:
     model = Video2Pose(Video2PoseConfig.from_dict(cfg["video2pose"]))
     load_model_weights(model, ckpt)
     return model.eval()
+
+
+def trained_stride(path: str | os.PathLike[str]) -> int:
+    """The ``frame_stride`` a Video2Pose checkpoint was trained with (1 when not recorded)."""
+    section = dict(load_for_inference(path).config.get("model", {}).get("section") or {})
+    return int(section.get("frame_stride") or 1)
 
 
 def _int_or_none(sec: Mapping[str, Any], key: str, default: int | None) -> int | None:
@@ -194,6 +228,9 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
     batch_size = _int_or_none(sec, "batch_size", 4) or 4
     stride = _int_or_none(sec, "frame_stride", 1) or 1
     max_frames = _int_or_none(sec, "max_frames", 32)
+    latent_weight = float(sec.get("latent_weight", 0.0))
+    if latent_weight < 0:
+        raise ValueError(f"{SECTION}.latent_weight: must be >= 0, got {latent_weight}")
     stage1_inputs = [pose2gloss_ckpt] if pose2gloss_ckpt is not None else []
     prepare_run_dir(run_dir, fingerprint(sec, [manifest, *fused_shards, *stage1_inputs]))
     stage1 = freeze(load_pose2gloss(pose2gloss_ckpt)[0]) if pose2gloss_ckpt is not None else None
@@ -216,8 +253,9 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
         model = Video2Pose(cfg, seed=train_cfg.seed)
         stage1_record = {"weights_sha256": weights_sha256(pose2gloss_ckpt) if stage1_inputs else None}
         stored = {"video2pose": cfg.to_dict(), "section": sec, "pose2gloss": stage1_record}
-        result = fit(model, v2p_step, lambda m: evaluate_dev(m, stage1, dev, batch_size, max_frames), batches,
-                     train_cfg, run_dir, model_config=stored)
+        result = fit(model, make_step(stage1, latent_weight),
+                     lambda m: evaluate_dev(m, stage1, dev, batch_size, max_frames), batches, train_cfg,
+                     run_dir, model_config=stored)
     log.info("video2pose best dev %s %.4f at epoch %d", train_cfg.monitor, result.best_metric,
              result.best_epoch)
     return result.best_path

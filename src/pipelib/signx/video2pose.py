@@ -1,8 +1,12 @@
 """SignX stage 2, Video2Pose: raw frames -> the five slots' fused pose features, so that stage-1 latents can
 be made from video alone (paper Sec. 3.3 and App. B.2).
 
-Per frame a spatial ViT (Conv2d patch embedding, CLS token, learned positional embedding, pre-norm
-Transformer layers) gives the CLS embedding v_t (Eq. 4); temporal attention over the CLS embeddings of a
+Per frame a spatial ViT (patch embedding, CLS token, learned positional embedding, pre-norm Transformer
+layers) gives the CLS embedding v_t (Eq. 4). The patch embedding is the paper's one Conv2d with
+kernel = stride = ``patch_size`` (``stem: patch``) or, with ``stem: conv``, a stack of 3x3 stride-2
+convolutions that reaches the same patch grid (log2(patch_size) layers, widths doubling up to
+``spatial_dim``, GELU between): the "early convolutions" ViT, which learns from few images much
+faster at almost no extra cost; temporal attention over the CLS embeddings of a
 video, with a padding mask and sinusoidal positions, gives V_temp (Eq. 5); one linear projection per
 slot maps V_temp to that slot's features (Eq. 6), concatenated in ``SLOT_ORDER`` into the fused 1959-d
 vector, in the same z-normalised space as the fused shards. The loss (Eq. 14) is the squared error over
@@ -23,6 +27,8 @@ spatial_layers 12, spatial_heads 12)::
     temporal_heads: 4
     ffn_mult: 4            # feed-forward width = ffn_mult x model width
     dropout: 0.1
+    stem: patch            # patch (one Conv2d, the paper's ViT) | conv (3x3 stride-2 stack; patch_size
+                           # must then be a power of two)
 
 Masks follow :mod:`pipelib.models`: ``pad`` (B, T) bool is True at padding frames; ``slot_mask``
 (B, T, 5) bool is True where a slot holds real features.
@@ -41,6 +47,7 @@ from pipelib.estimators.base import FUSED_DIM, SLOT_DIMS, SLOT_ORDER
 from pipelib.models.blocks import EncoderLayer, PositionalEncoding, TransformerConfig, build_config
 
 WHERE = "signx.video2pose.model"
+STEMS = ("patch", "conv")
 
 #: ``encode(features (B, T, 1959), slot_mask (B, T, 5), pad (B, T)) -> latents (B, T, d_latent)``
 EncodeFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -60,6 +67,7 @@ class Video2PoseConfig:
     temporal_heads: int = 4
     ffn_mult: int = 4
     dropout: float = 0.1
+    stem: str = "patch"
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, where: str = WHERE) -> Video2PoseConfig:
@@ -91,6 +99,11 @@ class Video2PoseConfig:
                              f"{self.temporal_dim}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"{where}.dropout: must be in [0, 1), got {self.dropout}")
+        if self.stem not in STEMS:
+            raise ValueError(f"{where}.stem: must be one of {list(STEMS)}, got {self.stem!r}")
+        if self.stem == "conv" and (self.patch_size < 2 or self.patch_size & (self.patch_size - 1)):
+            raise ValueError(f"{where}.patch_size: stem conv halves the frame log2(patch_size) times, so "
+                             f"patch_size must be a power of two >= 2, got {self.patch_size}")
 
     @property
     def num_patches(self) -> int:
@@ -111,13 +124,33 @@ def _layer_config(d_model: int, heads: int, ffn_mult: int, dropout: float) -> Tr
 # --------------------------------------------------------------------------------------------- modules
 
 
+def conv_stem(patch_size: int, width: int) -> nn.Sequential:
+    """3x3 stride-2 convolutions from RGB to ``width`` channels: ``(N, 3, S, S)`` -> ``(N, width, S/p, S/p)``
+    for ``p = patch_size`` (a power of two): log2(p) layers, channels doubling from width / 2^(layers-1)
+    (at least 8), GELU between layers, none after the last."""
+    layers = patch_size.bit_length() - 1
+    widths = [max(8, width >> (layers - 1 - i)) for i in range(layers)]
+    widths[-1] = width
+    mods: list[nn.Module] = []
+    c_in = 3
+    for i, c_out in enumerate(widths):
+        mods.append(nn.Conv2d(c_in, c_out, kernel_size=3, stride=2, padding=1))
+        if i < layers - 1:
+            mods.append(nn.GELU())
+        c_in = c_out
+    return nn.Sequential(*mods)
+
+
 class SpatialViT(nn.Module):
     """One frame -> one embedding: ``(N, 3, S, S)`` -> ``(N, spatial_dim)`` (the final CLS state)."""
 
     def __init__(self, cfg: Video2PoseConfig) -> None:
         super().__init__()
         d = cfg.spatial_dim
-        self.patch_embed = nn.Conv2d(3, d, kernel_size=cfg.patch_size, stride=cfg.patch_size)
+        if cfg.stem == "conv":
+            self.patch_embed: nn.Module = conv_stem(cfg.patch_size, d)
+        else:
+            self.patch_embed = nn.Conv2d(3, d, kernel_size=cfg.patch_size, stride=cfg.patch_size)
         self.cls = nn.Parameter(torch.zeros(1, 1, d))
         self.pos_embed = nn.Parameter(torch.zeros(1, cfg.num_patches + 1, d))
         self.drop = nn.Dropout(cfg.dropout)
@@ -254,15 +287,37 @@ def freeze(module: nn.Module) -> nn.Module:
     return module.eval()
 
 
+def features_at_stride(video2pose: Video2Pose, frames: torch.Tensor, pad: torch.Tensor,
+                       stride: int = 1) -> torch.Tensor:
+    """Features for every frame from a model trained on every ``stride``-th frame: ``(B, T, 3, S, S)``
+    -> ``(B, T, 1959)``.
+
+    Each stride phase of the video (frames k, k + stride, ...) runs alone, with the frame spacing the
+    temporal attention was trained on, and the outputs go back in frame order; stride 1 is one call.
+    Phases that hold only padding (short videos) are skipped; padding frames come out as 0."""
+    pad = pad.to(torch.bool)
+    if stride <= 1:
+        return video2pose(frames, pad)
+    out = frames.new_zeros(*pad.shape, FUSED_DIM)                              # (B, T, 1959)
+    for k in range(min(stride, pad.size(1))):
+        sub_pad = pad[:, k::stride]                                            # (B, T_k)
+        rows = torch.nonzero(~sub_pad.all(dim=1)).flatten()                    # videos with a real frame
+        if len(rows):
+            out[rows, k::stride] = video2pose(frames[rows, k::stride], sub_pad[rows])
+    return out
+
+
 def latents_from_video(video2pose: Video2Pose, pose2gloss_encode_fn: EncodeFn, frames: torch.Tensor,
-                       pad: torch.Tensor) -> torch.Tensor:
+                       pad: torch.Tensor, stride: int = 1) -> torch.Tensor:
     """Stage-1 latents made from video alone: ``(B, T, 3, S, S)`` frames -> ``(B, T, d_latent)``.
 
-    Predicted features fill every slot of every real frame, so the slot mask handed to
-    ``pose2gloss_encode_fn(features (B, T, 1959), slot_mask (B, T, 5), pad (B, T))`` is ``~pad`` for all
-    five slots. Gradients flow back to ``video2pose``; wrap the call in ``torch.no_grad()`` to export.
+    Video2Pose makes the features of every frame (``features_at_stride``: phase by phase when it was
+    trained on every ``stride``-th frame); they fill every slot of every real frame, so the slot mask
+    handed to ``pose2gloss_encode_fn(features (B, T, 1959), slot_mask (B, T, 5), pad (B, T))`` is
+    ``~pad`` for all five slots. Gradients flow back to ``video2pose``; wrap the call in
+    ``torch.no_grad()`` to export.
     """
     pad = pad.to(torch.bool)
-    features = video2pose(frames, pad)                                 # (B, T, 1959)
+    features = features_at_stride(video2pose, frames, pad, stride)            # (B, T, 1959)
     slot_mask = (~pad)[..., None].expand(*pad.shape, len(SLOT_ORDER))  # (B, T, 5)
     return pose2gloss_encode_fn(features, slot_mask, pad)              # (B, T, d_latent)

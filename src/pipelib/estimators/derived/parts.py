@@ -35,6 +35,7 @@ RIGHT_HAND, RIGHT_LOWER_ARM, RIGHT_UPPER_ARM = 14, 15, 19
 UPPER_CLOTHING = 22
 
 PERSON_THRESHOLD = 0.5
+CHUNK_FRAMES = 64   # frames labelled together (bounds the temporary arrays to a few tens of MB)
 RADIUS = {"head": 0.22, "neck": 0.12, "upper_arm": 0.16, "lower_arm": 0.12, "hand": 0.06, "pose_hand": 0.10}
 
 _HAND_BONES: tuple[tuple[int, int], ...] = tuple(
@@ -43,80 +44,114 @@ _HAND_BONES: tuple[tuple[int, int], ...] = tuple(
 
 
 def segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance from points (N, 2) to each segment a[m] -> b[m] (M, 2): (N, M) float64."""
-    ab = b - a                                                             # (M, 2)
-    ap = points[:, None, :] - a[None]                                      # (N, M, 2)
-    len2 = np.sum(ab * ab, axis=-1)                                        # (M,)
-    u = np.clip(np.sum(ap * ab[None], axis=-1) / np.maximum(len2, 1e-12), 0.0, 1.0)
-    return np.linalg.norm(ap - u[..., None] * ab[None], axis=-1)
+    """Distance from points (..., N, 2) to each segment a[..., m] -> b[..., m] (..., M, 2): (..., N, M)
+    float64. Leading dimensions broadcast, e.g. points (N, 2) with segments (M, 2), or one frame's
+    segments per leading index."""
+    abx, aby = (b - a)[..., None, :, 0], (b - a)[..., None, :, 1]          # (..., 1, M)
+    apx = points[..., :, None, 0] - a[..., None, :, 0]                     # (..., N, M)
+    apy = points[..., :, None, 1] - a[..., None, :, 1]                     # (..., N, M)
+    len2 = np.maximum(abx * abx + aby * aby, 1e-12)                        # (..., 1, M)
+    u = np.clip((apx * abx + apy * aby) / len2, 0.0, 1.0)                  # (..., N, M)
+    dx, dy = apx - u * abx, apy - u * aby
+    return np.sqrt(dx * dx + dy * dy)
 
 
 def polygon_distance(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    """Distance from points (N, 2) to a closed polygon (K, 2), 0 inside: (N,) float64."""
-    a, b = poly, np.roll(poly, -1, axis=0)
-    edge = segment_distance(points, a, b).min(axis=1)
+    """Distance from points (..., N, 2) to a closed polygon (..., K, 2), 0 inside: (..., N) float64."""
+    a, b = poly, np.roll(poly, -1, axis=-2)                                # (..., K, 2)
+    edge = segment_distance(points, a, b).min(axis=-1)                     # (..., N)
     # even-odd rule: count edges crossed by a ray towards +x
-    px, py = points[:, None, 0], points[:, None, 1]
-    straddle = (a[None, :, 1] > py) != (b[None, :, 1] > py)
-    dy = np.where(b[:, 1] - a[:, 1] == 0, 1e-12, b[:, 1] - a[:, 1])
-    x_cross = a[None, :, 0] + (py - a[None, :, 1]) * (b[None, :, 0] - a[None, :, 0]) / dy[None]
-    inside = np.sum(straddle & (px < x_cross), axis=1) % 2 == 1
+    px, py = points[..., :, None, 0], points[..., :, None, 1]              # (..., N, 1)
+    ax, ay = a[..., None, :, 0], a[..., None, :, 1]                        # (..., 1, K)
+    bx, by = b[..., None, :, 0], b[..., None, :, 1]
+    straddle = (ay > py) != (by > py)                                      # (..., N, K)
+    dy = np.where(by - ay == 0, 1e-12, by - ay)
+    x_cross = ax + (py - ay) * (bx - ax) / dy                              # (..., N, K)
+    inside = np.sum(straddle & (px < x_cross), axis=-1) % 2 == 1           # (..., N)
     return np.where(inside, 0.0, edge)
 
 
-def _segments_score(cells: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]],
-                    radius: float) -> np.ndarray:
-    """Per cell (M,): distance to the nearest of the segments minus ``radius``."""
-    a = np.stack([p for p, _ in pairs])
-    b = np.stack([q for _, q in pairs])
-    return segment_distance(cells, a, b).min(axis=1) - radius
+def _segments_score(points: np.ndarray, a: np.ndarray, b: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Per point (P,): distance to the nearest of its frame's segments a -> b (P, S, 2) minus ``radius``
+    (P,) pixels. points (P, 2)."""
+    return segment_distance(points[:, None], a, b)[:, 0].min(axis=-1) - radius
 
 
-def label_frame(h: HolisticArrays, t: int, cells: np.ndarray) -> np.ndarray:
-    """Sapiens ids (M,) for the cell centres (M, 2) of frame t; Background outside the person mask."""
+def box_distance(points: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Distance from points (P, 2) to axis-aligned boxes [lo, hi] (P, 2), 0 inside: (P,) float64. A lower
+    bound of the distance to anything inside the box."""
+    gap = np.maximum(np.maximum(lo - points, points - hi), 0.0)            # (P, 2)
+    return np.sqrt(gap[:, 0] * gap[:, 0] + gap[:, 1] * gap[:, 1])
+
+
+def label_cells(h: HolisticArrays, frames: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Sapiens ids (F, M) of the cell centres (M, 2) in each of ``frames`` (F,) (frame indices whose pose
+    was detected); Background outside the person mask.
+
+    Only person cells are scored. The costly shapes (the 36-edge face oval, the 21 bones of a detected
+    hand) are measured only at cells where they can win: where the distance to their bounding box
+    (minus the radius) is not above the best score of the cheap shapes. Elsewhere a shape farther than
+    its box cannot beat that best score, so the labels equal those of measuring every shape everywhere.
+    """
     wh = h.pixel_scale()[:2]
-    p = h.pose[t, :, :2] * wh                                               # (33, 2) pixels
-    j = {name: p[i] for name, i in POSE.items()}
-    s = max(float(np.linalg.norm(j["left_shoulder"] - j["right_shoulder"])), 1.0)
+    p = h.pose[frames, :, :2] * wh                                          # (F, 33, 2) pixels
+    j = {name: p[:, i] for name, i in POSE.items()}                         # each (F, 2)
+    s = np.maximum(np.linalg.norm(j["left_shoulder"] - j["right_shoulder"], axis=-1), 1.0)  # (F,)
     neck = 0.5 * (j["left_shoulder"] + j["right_shoulder"])
     eyes = 0.5 * (j["left_eye"] + j["right_eye"])
     mouth = 0.5 * (j["mouth_left"] + j["mouth_right"])
+    has_face = h.has_face[frames]                                           # (F,)
 
-    scores: list[np.ndarray] = []
-    labels: list[int] = []
+    person = h.segmentation[frames].reshape(len(frames), -1) > PERSON_THRESHOLD  # (F, M)
+    fi, ci = np.nonzero(person)                                             # person (frame, cell) pairs
+    pts = cells[ci]                                                         # (P, 2)
+    rad = s[fi]                                                             # (P,) shoulder width
 
-    def add(score: np.ndarray, label: int) -> None:
-        scores.append(score)
-        labels.append(label)
+    def seg(a: list[np.ndarray], b: list[np.ndarray], radius: float) -> np.ndarray:
+        """Score (P,) of the segments a[i] -> b[i], each endpoint list entry (F, 2) per frame."""
+        sa, sb = np.stack(a, axis=1), np.stack(b, axis=1)                   # (F, S, 2)
+        return _segments_score(pts, sa[fi], sb[fi], radius * rad)
 
-    head = _segments_score(cells, [(j["left_ear"], j["right_ear"]), (eyes, mouth)], RADIUS["head"] * s)
-    if h.has_face[t]:
-        oval = h.face[t, list(FACE_OVAL_LOOP), :2] * wh
-        head = np.minimum(head, polygon_distance(cells, oval))
-    add(head, FACE_NECK)
-    add(_segments_score(cells, [(mouth, neck)], RADIUS["neck"] * s), FACE_NECK)
-    torso = np.stack([j["left_shoulder"], j["right_shoulder"], j["right_hip"], j["left_hip"]])
-    add(polygon_distance(cells, torso), UPPER_CLOTHING)
+    # 1. the cheap shapes, exact at every cell; a detected hand's score waits (inf) for step 3
+    head = seg([j["left_ear"], eyes], [j["right_ear"], mouth], RADIUS["head"])
+    torso = np.stack([j["left_shoulder"], j["right_shoulder"], j["right_hip"], j["left_hip"]], axis=1)
+    scores = [head, seg([mouth], [neck], RADIUS["neck"]), polygon_distance(pts[:, None], torso[fi])[:, 0]]
+    labels = [FACE_NECK, FACE_NECK, UPPER_CLOTHING]
+    hands = []
     for side, upper, lower, hand_id, hand, present in (
         ("left", LEFT_UPPER_ARM, LEFT_LOWER_ARM, LEFT_HAND, h.left_hand, h.has_left),
         ("right", RIGHT_UPPER_ARM, RIGHT_LOWER_ARM, RIGHT_HAND, h.right_hand, h.has_right),
     ):
         sh, el, wr = j[f"{side}_shoulder"], j[f"{side}_elbow"], j[f"{side}_wrist"]
-        add(_segments_score(cells, [(sh, el)], RADIUS["upper_arm"] * s), upper)
-        add(_segments_score(cells, [(el, wr)], RADIUS["lower_arm"] * s), lower)
-        if present[t]:
-            q = hand[t, :, :2] * wh                                         # (21, 2)
-            add(_segments_score(cells, [(q[a], q[b]) for a, b in _HAND_BONES], RADIUS["hand"] * s), hand_id)
-        else:
-            tips = [j[f"{side}_{n}"] for n in ("pinky", "index", "thumb")]
-            add(_segments_score(cells, [(wr, tip) for tip in tips], RADIUS["pose_hand"] * s), hand_id)
+        tips = [j[f"{side}_{n}"] for n in ("pinky", "index", "thumb")]
+        shown = present[frames][fi]                                         # (P,) hand detected
+        score = np.where(shown, np.inf, seg([wr] * 3, tips, RADIUS["pose_hand"]))
+        scores += [seg([sh], [el], RADIUS["upper_arm"]), seg([el], [wr], RADIUS["lower_arm"]), score]
+        labels += [upper, lower, hand_id]
+        hands.append((score, hand[frames][:, :, :2] * wh, shown))           # hand (F, 21, 2) pixels
+    best = np.min(np.stack(scores), axis=0)                                 # (P,) best cheap score
 
-    ids = np.array(labels)[np.argmin(np.stack(scores), axis=0)]             # (M,)
-    hairline = (h.face[t, 10, 1] * wh[1] if h.has_face[t]
-                else eyes[1] - (mouth[1] - eyes[1]))
-    ids = np.where((ids == FACE_NECK) & (cells[:, 1] < hairline), HAIR, ids)
-    person = h.segmentation[t].ravel() > PERSON_THRESHOLD
-    return np.where(person, ids, BACKGROUND)
+    # 2. the face oval lowers the head score where it is nearer than the cheap shapes
+    if has_face.any():
+        oval = h.face[frames][:, list(FACE_OVAL_LOOP), :2] * wh              # (F, 36, 2)
+        near = box_distance(pts, oval.min(axis=1)[fi], oval.max(axis=1)[fi])
+        idx = np.flatnonzero(has_face[fi] & (near < head) & (near <= best))
+        head[idx] = np.minimum(head[idx], polygon_distance(pts[idx][:, None], oval[fi[idx]])[:, 0])
+
+    # 3. detected hands' bones
+    bones = np.array(_HAND_BONES)                                           # (21, 2)
+    for score, q, shown in hands:
+        lower_bound = box_distance(pts, q.min(axis=1)[fi], q.max(axis=1)[fi]) - RADIUS["hand"] * rad
+        idx = np.flatnonzero(shown & (lower_bound <= best))
+        qa, qb = q[fi[idx]][:, bones[:, 0]], q[fi[idx]][:, bones[:, 1]]     # (n, 21, 2)
+        score[idx] = _segments_score(pts[idx], qa, qb, RADIUS["hand"] * rad[idx])
+
+    ids = np.array(labels)[np.argmin(np.stack(scores), axis=0)]             # (P,)
+    hairline = np.where(has_face, h.face[frames, 10, 1] * wh[1], eyes[:, 1] - (mouth[:, 1] - eyes[:, 1]))
+    ids = np.where((ids == FACE_NECK) & (pts[:, 1] < hairline[fi]), HAIR, ids)
+    out = np.full(person.shape, BACKGROUND, dtype=np.int64)                 # (F, M)
+    out[fi, ci] = ids
+    return out
 
 
 class PartsFromHolistic(FromHolistic):
@@ -133,8 +168,10 @@ class PartsFromHolistic(FromHolistic):
         cells = cell_centres(h.image_size)                                   # (576, 2)
         feats = np.zeros((h.n_frames, GRID * GRID), np.float32)
         mask = np.zeros(h.n_frames, bool)
-        for t in np.flatnonzero(h.has_pose):
-            ids = label_frame(h, t, cells)
-            feats[t] = ids
-            mask[t] = bool(np.any(ids != BACKGROUND))
+        posed = np.flatnonzero(h.has_pose)
+        for start in range(0, len(posed), CHUNK_FRAMES):
+            frames = posed[start:start + CHUNK_FRAMES]
+            ids = label_cells(h, frames, cells)                               # (F, 576)
+            feats[frames] = ids
+            mask[frames] = np.any(ids != BACKGROUND, axis=1)
         return feats, mask

@@ -1,0 +1,151 @@
+"""Where a finished demo run spent its time: job seconds per rule from Snakemake's own records.
+
+    .venv/bin/python benchmarks/bench_demo_rules.py [--directory .] [--dataset demo] [--jobs 15]
+
+Reads ``<directory>/.snakemake/metadata/*`` (one JSON record per output file, written by Snakemake when a
+job finishes: ``rule``, ``job_hash``, ``starttime``, ``endtime``, ``log``) and groups the records into jobs
+by ``job_hash``: a job's time is its last ``endtime`` minus its first ``starttime`` (seconds of wall clock
+the job held, "job time"; a job that ran with two threads still counts once). Only the latest run of each
+output is on record, so run it after one complete build (a fresh clone, or after ``rm -r .snakemake
+results``). Prints:
+
+1. per rule: jobs, job seconds in all, mean and longest job, share of all job time, sorted by job time;
+   the stage of each rule is the rule file (``workflow/rules/<stage>.smk``) that defines it;
+2. per stage, with totals: all job time, the span from the first start to the last end (wall), and
+   their ratio (how many jobs ran side by side on average);
+3. the slowest ``--jobs`` jobs, named by their log file (which says the shard, slot or target);
+4. every ``history.csv`` under ``results/<dataset>/``: epochs, epoch seconds in all and, where the trainer
+   recorded it, ``train/data_wait_fraction`` (the part of training step time spent waiting for data;
+   mean over epochs, weighted by epoch seconds; target <= 0.05).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+WAIT_COLUMN = "train/data_wait_fraction"
+
+
+@dataclass
+class Job:
+    """One finished job: rule, stage (rule file), first log file, start and end (epoch seconds)."""
+
+    rule: str
+    stage: str
+    log: str
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+def rule_stages(rules_dir: Path) -> dict[str, str]:
+    """rule name -> the stem of the ``.smk`` file that defines it."""
+    out = {}
+    for smk in sorted(rules_dir.glob("*.smk")):
+        for name in re.findall(r"^rule\s+(\w+)\s*:", smk.read_text(), flags=re.MULTILINE):
+            out[name] = smk.stem
+    return out
+
+
+def read_jobs(directory: Path) -> list[Job]:
+    """The jobs on record in ``directory/.snakemake/metadata``, grouped by job hash."""
+    meta = directory / ".snakemake" / "metadata"
+    if not meta.is_dir():
+        raise SystemExit(f"{meta} does not exist: run the demo in {directory} first (snakemake --cores 2)")
+    stages = rule_stages(directory / "workflow" / "rules")
+    if not stages:  # the tests' copies run with -s <repo>/Snakefile from a bare work directory
+        stages = rule_stages(Path(__file__).resolve().parents[1] / "workflow" / "rules")
+    groups: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    for path in meta.iterdir():
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("incomplete") or record.get("starttime") is None or record.get("endtime") is None:
+            continue
+        groups[(record["rule"], record.get("job_hash", 0))].append(record)
+    jobs = []
+    for (rule, _), records in groups.items():
+        logs = sorted({str(lg) for r in records for lg in r.get("log") or []})
+        jobs.append(Job(rule, stages.get(rule, "?"), logs[0] if logs else "",
+                        min(r["starttime"] for r in records), max(r["endtime"] for r in records)))
+    if not jobs:
+        raise SystemExit(f"{meta} holds no finished job")
+    return jobs
+
+
+def per_rule(jobs: list[Job]) -> pd.DataFrame:
+    """One row per rule: stage, jobs, job seconds (sum, mean, max), share of all job time; slowest first."""
+    frame = pd.DataFrame([{"rule": j.rule, "stage": j.stage, "seconds": j.seconds} for j in jobs])
+    table = frame.groupby(["rule", "stage"])["seconds"].agg(["count", "sum", "mean", "max"]).reset_index()
+    table.columns = ["rule", "stage", "jobs", "job_s", "mean_s", "max_s"]
+    table["share"] = table["job_s"] / table["job_s"].sum()
+    return table.sort_values("job_s", ascending=False).reset_index(drop=True)
+
+
+def per_stage(jobs: list[Job]) -> pd.DataFrame:
+    """One row per stage and a total: job seconds, wall span (first start to last end), their ratio."""
+    rows = []
+    by_stage: dict[str, list[Job]] = defaultdict(list)
+    for j in jobs:
+        by_stage[j.stage].append(j)
+    for stage, group in [*sorted(by_stage.items()), ("TOTAL", jobs)]:
+        job_s = sum(j.seconds for j in group)
+        span = max(j.end for j in group) - min(j.start for j in group)
+        rows.append({"stage": stage, "jobs": len(group), "job_s": job_s, "job_min": job_s / 60,
+                     "span_s": span, "side_by_side": job_s / span if span > 0 else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def training_runs(results: Path) -> pd.DataFrame:
+    """Every history.csv under ``results``: epochs, seconds and the data-wait fraction when recorded."""
+    rows = []
+    for hist in sorted(results.rglob("history.csv")):
+        h = pd.read_csv(hist)
+        seconds = h["seconds"] if "seconds" in h else pd.Series(1.0, index=h.index)
+        wait = float("nan")
+        if WAIT_COLUMN in h and seconds.sum() > 0:
+            ok = h[WAIT_COLUMN].notna()
+            wait = float((h.loc[ok, WAIT_COLUMN] * seconds[ok]).sum() / max(seconds[ok].sum(), 1e-12))
+        rows.append({"run": str(hist.parent.relative_to(results)), "epochs": len(h),
+                     "epoch_s": float(seconds.sum()) if "seconds" in h else float("nan"),
+                     "data_wait_fraction": wait})
+    return pd.DataFrame(rows, columns=["run", "epochs", "epoch_s", "data_wait_fraction"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--directory", default=".", help="the Snakemake working directory of the run")
+    parser.add_argument("--dataset", default="demo", help="results/<dataset>/ holds the training runs")
+    parser.add_argument("--jobs", type=int, default=15, help="how many of the slowest jobs to list")
+    args = parser.parse_args()
+    directory = Path(args.directory)
+    jobs = read_jobs(directory)
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_colwidth", 70)
+    fmt = {"float_format": lambda x: f"{x:.2f}", "index": False}
+    print(f"== job time per rule ({len(jobs)} jobs on record in {directory / '.snakemake/metadata'})")
+    print(per_rule(jobs).to_string(**fmt))
+    print("\n== per stage (job_s: summed job time; span_s: first start to last end)")
+    print(per_stage(jobs).to_string(**fmt))
+    print(f"\n== the {args.jobs} slowest jobs")
+    slow = sorted(jobs, key=lambda j: j.seconds, reverse=True)[:args.jobs]
+    print(pd.DataFrame([{"rule": j.rule, "job_s": j.seconds, "log": j.log} for j in slow]).to_string(**fmt))
+    runs = training_runs(directory / "results" / args.dataset)
+    print(f"\n== training runs under results/{args.dataset} ({WAIT_COLUMN}: weighted by epoch seconds; "
+          f"NaN = not recorded)")
+    print(runs.to_string(**fmt) if len(runs) else "(none)")
+
+
+if __name__ == "__main__":
+    main()
