@@ -1,6 +1,20 @@
 """Fixtures shared by the test files."""
 
+from pathlib import Path
+
 import pytest
+from test_workflow import _workdir, edit_config, smk
+from workflow_helpers import CI_TARGETS, short_training
+
+
+@pytest.fixture(scope="session")
+def ci_build(tmp_path_factory) -> Path:
+    """The CI dataset built once, with :func:`short_training`, to :data:`CI_TARGETS`. Read it, or
+    take a private copy with :func:`copy_build` before running Snakemake in it."""
+    wd = _workdir(tmp_path_factory.mktemp("ci_build"))
+    edit_config(wd, short_training)
+    smk(wd, "--cores", "2", *CI_TARGETS)
+    return wd
 
 
 @pytest.fixture

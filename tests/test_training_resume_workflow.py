@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_workflow import _workdir, edit_config
+from workflow_helpers import CI_EPOCHS, copy_build
 
 from pipelib.training import read_checkpoint
 from pipelib.training.checkpoint import weights_sha256
@@ -25,19 +25,15 @@ from pipelib.training.trainer import TIMING_KEYS
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 ROOT = Path(__file__).resolve().parents[1]
 
-# (rule, script, declared output, epochs). With these epochs the CI data gives a best epoch before the
-# last: back-translator dev loss rises after epoch 1; recogniser dev WER ties (earlier epoch wins).
+# (rule, script, declared output, epochs as the shared CI build trains them). With these epochs the CI
+# data gives a best epoch before the last: back-translator dev loss rises after epoch 1; recogniser dev
+# WER ties (earlier epoch wins).
 CASES = {
-    "back_translator": ("evaluation_back_translator.py", "results/ci/evaluation/back_translator/best.pt", 5),
-    "signx_recognizer": ("signx_recognizer.py", "results/ci/signx/recognizer_gloss/averaged.pt", 4),
+    "back_translator": ("evaluation_back_translator.py", "results/ci/evaluation/back_translator/best.pt",
+                        CI_EPOCHS["back_translator"]),
+    "signx_recognizer": ("signx_recognizer.py", "results/ci/signx/recognizer_gloss/averaged.pt",
+                         CI_EPOCHS["signx_recognizer"]),
 }
-
-
-def _short_training(cfg: dict) -> None:
-    cfg["evaluation"]["back_translation"]["train"]["epochs"] = CASES["back_translator"][2]
-    cfg["signx"]["recognizer"]["train"]["epochs"] = CASES["signx_recognizer"][2]
-    for name in ("pose2gloss", "video2pose"):
-        cfg["signx"][name]["train"]["epochs"] = 2
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.Popen:
@@ -96,12 +92,9 @@ def history(run_dir: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def ci(tmp_path_factory):
-    """The CI dataset built up to both training outputs, uninterrupted; their weights and histories."""
-    wd = _workdir(tmp_path_factory.mktemp("resume"))
-    edit_config(wd, _short_training)
-    code, out = finish(snakemake(wd, "--cores", "2", *(c[1] for c in CASES.values())))
-    assert code == 0, out[-6000:]
+def ci(ci_build, tmp_path_factory):
+    """A copy of the session's CI build, and its uninterrupted training outputs' weights and histories."""
+    wd = copy_build(ci_build, tmp_path_factory.mktemp("resume") / "wd")
     reference = {}
     for rule, (_, output, _) in CASES.items():
         run_dir = wd / Path(output).parent

@@ -13,15 +13,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_audit_workflow import _short_training
-from test_workflow import RERUN_MATRIX, ROOT, SNAKEMAKE, _workdir, edit_config, smk
+from test_workflow import RERUN_MATRIX, ROOT, SNAKEMAKE, smk
+from workflow_helpers import CI_TARGETS, copy_build
 
 from pipelib import configkeys
 
 SCHEMA = configkeys.load_schema(ROOT / configkeys.SCHEMA_PATH)
-TARGETS = ("results/ci/table5.csv", "results/ci/report.md", "results/ci/recognition.csv",
-           "results/ci/efficiency.csv", "results/ci/signx/closeness.csv", "results/ci/report/table5.html",
-           "results/ci/report/summary.html", "results/ci/report/fusion_report.html")
+TARGETS = CI_TARGETS
 # Dry runs fork from one process that imported Snakemake, torch and the library once (multiprocessing's
 # forkserver), a fresh process per run: about 2 s of CPU each instead of 6 s for a new `snakemake`.
 PRELOAD = ["snakemake.cli", "torch", "pipelib.configkeys", "pipelib.limits", "pipelib.training",
@@ -31,12 +29,9 @@ PRELOAD = ["snakemake.cli", "torch", "pipelib.configkeys", "pipelib.limits", "pi
 
 
 @pytest.fixture(scope="module")
-def ci_done(tmp_path_factory):
-    """The CI dataset built to all its outputs (two-epoch training)."""
-    wd = _workdir(tmp_path_factory.mktemp("reruns"))
-    edit_config(wd, _short_training)
-    smk(wd, "--cores", "2", *TARGETS)
-    return wd
+def ci_done(ci_build, tmp_path_factory):
+    """A copy of the session's finished CI build (short training), to edit and re-run in."""
+    return copy_build(ci_build, tmp_path_factory.mktemp("reruns") / "wd")
 
 
 def snakemake_in_this_process(argv: list[str]) -> tuple[int, str]:

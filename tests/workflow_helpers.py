@@ -43,3 +43,46 @@ def run_snakemake(cwd: Path, *args: str, timeout: float = 1800, env: dict | None
         raise AssertionError(f"{' '.join(cmd)} (in {cwd}) failed:\n{proc.stdout[-4000:]}\n"
                              f"{proc.stderr[-8000:]}")
     return proc
+
+
+# Outputs of the CI dataset that the workflow tests read, built once per session by `ci_build`.
+CI_TARGETS = ("results/ci/table5.csv", "results/ci/report.md", "results/ci/recognition.csv",
+              "results/ci/efficiency.csv", "results/ci/signx/closeness.csv", "results/ci/report/table5.html",
+              "results/ci/report/summary.html", "results/ci/report/fusion_report.html")
+# Short training for the shared CI build. The back-translator and the gloss recogniser get a few epochs
+# more, so that their best epoch comes before the last
+# (tests/test_training_resume_workflow.py kills after it).
+CI_EPOCHS = {"back_translator": 5, "signx_recognizer": 4, "other": 2}
+
+
+TRAINED = {("production", "autoencoder"): "other", ("production", "generator", "phase1"): "other",
+           ("production", "generator", "phase2"): "other", ("signx", "pose2gloss"): "other",
+           ("signx", "video2pose"): "other", ("evaluation", "back_translation"): "back_translator",
+           ("signx", "recognizer"): "signx_recognizer"}
+
+
+def short_training_overlay() -> dict:
+    """A config overlay (a second --configfile) with every `train.epochs` set to :data:`CI_EPOCHS`."""
+    overlay: dict = {}
+    for path, which in TRAINED.items():
+        node = overlay
+        for key in path:
+            node = node.setdefault(key, {})
+        node["train"] = {"epochs": CI_EPOCHS[which]}
+    return overlay
+
+
+def short_training(cfg: dict) -> None:
+    """Every `train.epochs` of ``cfg`` set to :data:`CI_EPOCHS`, in place."""
+    for path, which in TRAINED.items():
+        node = cfg
+        for key in path:
+            node = node[key]
+        node["train"]["epochs"] = CI_EPOCHS[which]
+
+
+def copy_build(build: Path, dest: Path) -> Path:
+    """A copy of a finished work directory that Snakemake sees as finished too (mtimes and
+    .snakemake/ metadata kept)."""
+    shutil.copytree(build, dest, symlinks=True)
+    return dest
