@@ -120,13 +120,17 @@ def test_face_contours_follow_mediapipe_edges_over_all_128_face_slots():
     assert face_px[0] == face_px[1] == face_px[2] and face_px[0] < 160
 
 
+#: Heights of the strips at the default font size (12 px, lines of 16): titles, counters, legend, caption.
+HEADER_H, COUNTER_H, LEGEND_H, CAPTION_H = 22, 18, 22, 2 * 16 + 8
+
+
 def moving(n: int, start: float = 0.0) -> np.ndarray:
     return np.stack([make_pose(start + 0.05 * t) for t in range(n)])
 
 
 def test_side_by_side_pairs_panels_and_holds_the_shorter_sequence():
     gt, pred = moving(3), moving(5, start=-0.3)
-    frames = render.side_by_side(gt, pred, text="am Montag regnet es im Süden")
+    frames = render.side_by_side(gt, pred, text="am Montag regnet es im Süden", system="DARSLP")
     assert len(frames) == 5
     assert {f.shape for f in frames} == {frames[0].shape}
     height = frames[0].shape[0]
@@ -142,14 +146,14 @@ def test_side_by_side_pairs_panels_and_holds_the_shorter_sequence():
         np.testing.assert_array_equal(frames[t][top:top + H, :W], frames[2][top:top + H, :W])
     assert not np.array_equal(frames[3][top:top + H, W:], frames[4][top:top + H, W:])
     # titles above and caption below are drawn; a longer caption keeps the frame size
-    assert not is_bg(frames[0][:top]).all() and not is_bg(frames[0][top + H:]).all()
-    silent = render.side_by_side(gt, pred, text="")
-    assert is_bg(silent[0][top + H:]).all()
-    long = render.side_by_side(gt, pred, text="wort " * 200)
+    assert not is_bg(frames[0][:top]).all() and not is_bg(frames[0][-CAPTION_H:]).all()
+    silent = render.side_by_side(gt, pred, text="", system="DARSLP")
+    assert is_bg(silent[0][-CAPTION_H:]).all()
+    long = render.side_by_side(gt, pred, text="wort " * 200, system="DARSLP")
     assert long[0].shape == frames[0].shape
     # masks per sequence; an empty sequence shows a blank panel
     mask = np.zeros(gt.shape[:2], dtype=bool)
-    masked = render.side_by_side(gt, pred[:0], gt_mask=mask)
+    masked = render.side_by_side(gt, pred[:0], gt_mask=mask, system="DARSLP")
     assert len(masked) == 3 and is_bg(masked[0][top:top + H]).all()
 
 
@@ -159,13 +163,13 @@ def test_bad_shapes_are_rejected_with_the_expected_shape():
     with pytest.raises(ValueError, match="joint_mask"):
         render.draw_skeleton(make_pose(), np.ones(10, dtype=bool))
     with pytest.raises(ValueError, match=r"pred must have shape \(T, 178, 3\)"):
-        render.side_by_side(moving(2), np.zeros((2, 178)))
+        render.side_by_side(moving(2), np.zeros((2, 178)), system="S")
     with pytest.raises(ValueError, match="gt mask"):
-        render.side_by_side(moving(2), moving(2), gt_mask=np.ones((3, 178), dtype=bool))
+        render.side_by_side(moving(2), moving(2), gt_mask=np.ones((3, 178), dtype=bool), system="S")
 
 
 def test_gif_round_trip_keeps_frames_size_timing_and_leaves_no_temp_files(tmp_path):
-    frames = render.side_by_side(moving(4), moving(4, start=0.2), text="test")
+    frames = render.side_by_side(moving(4), moving(4, start=0.2), text="test", system="S")
     out = render.write_gif(frames, tmp_path / "clip.gif", fps=12.5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.gif"]
     with Image.open(out) as im:
@@ -180,7 +184,7 @@ def test_gif_round_trip_keeps_frames_size_timing_and_leaves_no_temp_files(tmp_pa
 
 
 def test_failed_gif_write_keeps_the_old_file_and_no_temp_files(tmp_path, monkeypatch):
-    frames = render.side_by_side(moving(2), moving(2))
+    frames = render.side_by_side(moving(2), moving(2), system="S")
     out = render.write_gif(frames, tmp_path / "clip.gif")
     before = out.read_bytes()
 
@@ -213,17 +217,87 @@ def test_write_mp4_pads_odd_sizes_and_is_readable(tmp_path):
 def test_render_comparisons_takes_the_first_n_ids_with_predictions_in_id_order(tmp_path):
     gt = [("c", "drei", moving(2), None), ("b", "zwei", moving(3), None), ("a", "eins", moving(4), None)]
     preds = {"a": (moving(4, 0.1), None), "b": (moving(2, 0.1), np.ones((2, 178), dtype=bool))}
-    frames = render.comparison_frames(gt, preds, n=3, pause_frames=2)
+    frames = render.comparison_frames(gt, preds, n=3, pause_frames=2, system="S")
     assert len(frames) == (4 + 2) + (3 + 2)  # "a" then "b"; "c" has no prediction
     for t in (4, 5):
         np.testing.assert_array_equal(frames[t], frames[3])  # "a" is held before "b" starts
     assert not np.array_equal(frames[6], frames[5])
-    assert len(render.comparison_frames(gt, preds, n=1, pause_frames=0)) == 4
-    out = render.render_comparisons(gt, preds, tmp_path / "cmp.gif", n=3)
+    assert len(render.comparison_frames(gt, preds, n=1, pause_frames=0, system="S")) == 4
+    out = render.render_comparisons(gt, preds, tmp_path / "cmp.gif", n=3, system="S")
     with Image.open(out) as im:
         assert im.n_frames >= 7  # the held pause frames may be merged into longer ones
         assert im.size == (2 * W, frames[0].shape[0])
     with pytest.raises(ValueError, match="no ground-truth id has a prediction"):
-        render.comparison_frames(gt, {"z": preds["a"]})
+        render.comparison_frames(gt, {"z": preds["a"]}, system="S")
     with pytest.raises(ValueError, match=r"\.gif or \.mp4"):
-        render.render_comparisons(gt, preds, tmp_path / "cmp.png")
+        render.render_comparisons(gt, preds, tmp_path / "cmp.png", system="S")
+
+
+def test_frames_name_the_systems_count_frames_and_carry_a_colour_legend():
+    gt, pred = moving(3), moving(5, start=-0.3)
+    kl = render.side_by_side(gt, pred, text="x", system="DARSLP-KL")
+    plain = render.side_by_side(gt, pred, text="x", system="DARSLP")
+    assert kl[0].shape[0] == HEADER_H + H + COUNTER_H + LEGEND_H + CAPTION_H
+    # titles: GT over the left panel, the caller's system over the right one
+    np.testing.assert_array_equal(kl[0][:HEADER_H], render._text_band(
+        2 * W, HEADER_H, [(W / 2, 3, "GT (ground truth)"), (1.5 * W, 3, "DARSLP-KL (generated)")], 12))
+    np.testing.assert_array_equal(kl[0][:HEADER_H, :W], plain[0][:HEADER_H, :W])
+    assert not np.array_equal(kl[0][:HEADER_H, W:], plain[0][:HEADER_H, W:])
+    # counters under each panel, 1-based over that sequence; the ended ground truth stays at 3/3
+    assert [render.frame_counter(t, 3) for t in range(5)] == ["frame 1/3", "frame 2/3"] + ["frame 3/3"] * 3
+    assert render.frame_counter(0, 0) == "no frames"
+    strip = slice(HEADER_H + H, HEADER_H + H + COUNTER_H)
+    np.testing.assert_array_equal(kl[3][strip], render._text_band(
+        2 * W, COUNTER_H, [(W / 2, 1, "frame 3/3"), (1.5 * W, 1, "frame 4/5")], 12))
+    np.testing.assert_array_equal(kl[3][strip, :W], kl[4][strip, :W])
+    assert not np.array_equal(kl[3][strip, W:], kl[4][strip, W:])
+    assert not np.array_equal(kl[0][strip, :W], kl[1][strip, :W])
+    # legend: a flat swatch of each part's colour, body | left hand | right hand | face from left to right
+    band = kl[0][HEADER_H + H + COUNTER_H:HEADER_H + H + COUNTER_H + LEGEND_H]
+    np.testing.assert_array_equal(band, render.legend_band(2 * W, 12))
+    centres = []
+    for part, _ in render.LEGEND:
+        hit = (band == np.array(render.PART_COLOURS[part], dtype=np.uint8)).all(axis=-1)
+        assert hit.sum() >= 10 * 10, f"no swatch for {part}"
+        centres.append(np.nonzero(hit)[1].mean())
+    assert centres == sorted(centres)
+    assert [label for _, label in render.LEGEND] == ["body", "left hand", "right hand", "face"]
+    # nothing outside the panels shows a part colour except the legend: the strips are text only
+    rest = np.vstack([kl[0][:HEADER_H], kl[0][strip], kl[0][-CAPTION_H:]])
+    for colour in render.PART_COLOURS.values():
+        assert not (rest == np.array(colour, dtype=np.uint8)).all(axis=-1).any()
+
+
+def test_renders_are_deterministic_to_the_byte(tmp_path):
+    gt = [("a", "eins", moving(3), None)]
+    preds = {"a": (moving(4, 0.1), None)}
+    one = render.render_comparisons(gt, preds, tmp_path / "one.gif", n=1, system="DARSLP-KL")
+    two = render.render_comparisons(gt, preds, tmp_path / "two.gif", n=1, system="DARSLP-KL")
+    other = render.render_comparisons(gt, preds, tmp_path / "other.gif", n=1, system="DARSLP")
+    assert one.read_bytes() == two.read_bytes()
+    assert one.read_bytes() != other.read_bytes()
+
+
+def test_render_step_passes_the_callers_system_name_through(tmp_path, monkeypatch):
+    from pipelib.io import shards
+    from pipelib.production import stage
+
+    skel, pred = tmp_path / "skeletons.h5", tmp_path / "predictions_phase2.h5"
+    with shards.ShardWriter(skel, attrs={"skeleton": "holistic178"}) as w:
+        for i in range(2):
+            poses = moving(4 + i)
+            w.write(shards.VideoArrays(f"v{i}", poses.reshape(len(poses), -1), np.ones(len(poses), bool),
+                                       extras={"joint_mask": np.ones((len(poses), 178), bool)},
+                                       attrs={"split": "test", "text": "t", "gloss": "G", "signer": "S",
+                                              "fps": 25.0}))
+    with shards.ShardWriter(pred, attrs={"skeleton": "holistic178"}) as w:
+        for i in range(2):
+            poses = moving(6, 0.1)
+            w.write(shards.VideoArrays(f"v{i}", poses.reshape(len(poses), -1), np.ones(len(poses), bool),
+                                       attrs={"split": "test", "text": "t", "fps": 25.0}))
+    seen = {}
+    monkeypatch.setattr(stage, "render_comparisons", lambda *a, **kw: seen.update(kw))
+    stage.render(pred, skel, {"render_sentences": 2}, tmp_path / "cmp.gif", system="DARSLP-KL")
+    assert seen["system"] == "DARSLP-KL"
+    with pytest.raises(TypeError, match="system"):
+        stage.render(pred, skel, {}, tmp_path / "cmp.gif")

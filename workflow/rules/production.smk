@@ -151,6 +151,8 @@ rule render:
         phase="phase1|phase2",
     params:
         generation=production_section("generation"),
+        # the system drawn above the generated panels, as the table names it
+        system=lambda wildcards: {"phase1": "DARSLP", "phase2": "DARSLP-KL"}[wildcards.phase],
     resources:
         **rule_resources("default"),
     conda:

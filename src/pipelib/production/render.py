@@ -8,6 +8,11 @@ finger chains from its wrist, and the face's MediaPipe contours (lips, eyes, bro
 polylines through the 128 face slots. That is the ``holistic178`` layout; ``slrtp178`` poses (the
 SLRTP challenge's files, whose face slots are in another order) are drawn with the challenge's own
 edges (:func:`pipelib.skeletons.layout.slrtp_chains`). Images are BGR uint8, as OpenCV uses them.
+
+A comparison frame (:func:`side_by_side`) explains itself: above each panel its system and role
+(``GT (ground truth)`` | ``DARSLP-KL (generated)``, the system named by the caller), below each panel
+a frame counter ``frame t/T`` over that sequence's rendered frames, then a colour legend of the parts
+(the signer's body, left hand, right hand, face), then the caption. Same input, same pixels.
 """
 
 from __future__ import annotations
@@ -73,6 +78,10 @@ PART_COLOURS: dict[str, BGR] = {
 }
 BACKGROUND: BGR = (255, 255, 255)
 TEXT_COLOUR: BGR = (20, 20, 20)
+#: Legend entries under the panels, in order: (part, label); hands are the signer's.
+LEGEND: tuple[tuple[str, str], ...] = (
+    ("body", "body"), ("left_hand", "left hand"), ("right_hand", "right hand"), ("face", "face"),
+)
 
 _SHIFT = 4  # OpenCV sub-pixel bits: coordinates are passed as round(x * 16)
 
@@ -285,17 +294,54 @@ def _check_sequence(poses: np.ndarray, mask: np.ndarray | None, name: str) -> tu
     return poses, mask
 
 
+def legend_band(width: int, font_size: int, background: BGR = BACKGROUND) -> np.ndarray:
+    """A ``(font_size + 10, width, 3)`` BGR strip: a square swatch in each :data:`LEGEND` part's colour
+    (:data:`PART_COLOURS`, flat, ``font_size - 2`` pixels a side) followed by its label, centred."""
+    from PIL import Image, ImageDraw
+
+    height = font_size + 10
+    img = Image.new("RGB", (width, height), tuple(reversed(background)))
+    draw = ImageDraw.Draw(img)
+    font = _font(font_size)
+    box, gap, spacing = font_size - 2, 4, 16
+    widths = [box + gap + draw.textlength(label, font=font) for _, label in LEGEND]
+    x = (width - sum(widths) - spacing * (len(LEGEND) - 1)) / 2
+    top = (height - box) // 2
+    ink = draw.textbbox((0, 0), "Hg", font=font)  # one baseline for every label, centred on the swatches
+    y = top + (box - ink[1] - ink[3]) / 2
+    for (part, label), item in zip(LEGEND, widths, strict=True):
+        x0 = int(round(x))
+        draw.rectangle((x0, top, x0 + box - 1, top + box - 1), fill=tuple(reversed(PART_COLOURS[part])))
+        draw.text((x0 + box + gap, y), label, fill=tuple(reversed(TEXT_COLOUR)), font=font)
+        x += item + spacing
+    return np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+
+
+def frame_counter(t: int, n_frames: int) -> str:
+    """``"frame t/T"`` (1-based) for output frame ``t`` of a sequence of ``n_frames`` frames that holds
+    its last frame once it runs out; ``"no frames"`` for an empty one."""
+    return f"frame {min(t, n_frames - 1) + 1}/{n_frames}" if n_frames > 0 else "no frames"
+
+
+def panel_title(system: str, role: str) -> str:
+    """Title above a panel: ``"GT (ground truth)"``; the role alone where ``system`` is empty."""
+    return f"{system} ({role})" if system else role
+
+
 def side_by_side(gt: np.ndarray, pred: np.ndarray, gt_mask: np.ndarray | None = None,
                  pred_mask: np.ndarray | None = None, title_gt: str = "ground truth",
-                 title_pred: str = "generated", text: str = "", *, size: tuple[int, int] = DEFAULT_SIZE,
-                 scale: float | None = None, font_size: int = 12, caption_lines: int = 2,
-                 layout: str = HOLISTIC) -> list[np.ndarray]:
+                 title_pred: str = "generated", text: str = "", *, system: str, gt_system: str = "GT",
+                 size: tuple[int, int] = DEFAULT_SIZE, scale: float | None = None, font_size: int = 12,
+                 caption_lines: int = 2, layout: str = HOLISTIC) -> list[np.ndarray]:
     """Frames showing ``gt: (T1, 178, 3)`` left of ``pred: (T2, 178, 3)``; masks ``(T, 178)`` bool or None.
 
-    Returns ``max(T1, T2)`` BGR uint8 frames of shape ``(header + h + caption, 2 w, 3)``: a title strip,
-    the two ``size = (w, h)`` panels, and ``text`` wrapped into ``caption_lines`` lines below. The
-    strip heights depend only on ``font_size`` and ``caption_lines``, so clips of different sentences
-    share one frame size. The shorter sequence holds its last frame (an empty one shows a blank panel).
+    Returns ``max(T1, T2)`` BGR uint8 frames of shape ``(header + h + counter + legend + caption, 2 w, 3)``,
+    top to bottom: the panel titles (:func:`panel_title` of ``gt_system`` / ``title_gt`` and ``system``
+    (the generated system's name, e.g. ``DARSLP-KL``) / ``title_pred``), the two ``size = (w, h)``
+    panels, each panel's :func:`frame_counter`, the parts' :func:`legend_band`, and ``text`` wrapped
+    into ``caption_lines`` lines. The strip heights depend only on ``font_size`` and ``caption_lines``,
+    so clips of different sentences share one frame size. The shorter sequence holds its last frame
+    (an empty one shows a blank panel).
     """
     gt, gt_mask = _check_sequence(gt, gt_mask, "gt")
     pred, pred_mask = _check_sequence(pred, pred_mask, "pred")
@@ -303,7 +349,9 @@ def side_by_side(gt: np.ndarray, pred: np.ndarray, gt_mask: np.ndarray | None = 
         raise ValueError(f"caption_lines must be >= 1, got {caption_lines}")
     w, h = size
     line_h = font_size + 4
-    header = _text_band(2 * w, line_h + 6, [(w / 2, 3, title_gt), (1.5 * w, 3, title_pred)], font_size)
+    header = _text_band(2 * w, line_h + 6, [(w / 2, 3, panel_title(gt_system, title_gt)),
+                                            (1.5 * w, 3, panel_title(system, title_pred))], font_size)
+    legend = legend_band(2 * w, font_size)
     font = _font(font_size)
     lines = _wrap(text, 2 * w - 16, caption_lines, lambda s: font.getlength(s))
     caption = _text_band(2 * w, caption_lines * line_h + 8,
@@ -315,10 +363,15 @@ def side_by_side(gt: np.ndarray, pred: np.ndarray, gt_mask: np.ndarray | None = 
         return [draw_skeleton(p, m, size, scale, layout=layout)
                 for p, m in zip(poses, mask, strict=True)] or [blank]
 
+    def counters(t: int) -> np.ndarray:
+        return _text_band(2 * w, line_h + 2, [(w / 2, 1, frame_counter(t, len(gt))),
+                                              (1.5 * w, 1, frame_counter(t, len(pred)))], font_size)
+
     left, right = panels(gt, gt_mask), panels(pred, pred_mask)
     n = max(len(gt), len(pred))
     return [
-        np.vstack([header, np.hstack([left[min(t, len(left) - 1)], right[min(t, len(right) - 1)]]), caption])
+        np.vstack([header, np.hstack([left[min(t, len(left) - 1)], right[min(t, len(right) - 1)]]),
+                   counters(t), legend, caption])
         for t in range(n)
     ]
 
@@ -427,13 +480,15 @@ PredItem = tuple[np.ndarray, np.ndarray | None]
 
 
 def comparison_frames(gt_seqs: Sequence[GtItem], pred_seqs: Mapping[str, PredItem], n: int = 3, *,
-                      size: tuple[int, int] = DEFAULT_SIZE, pause_frames: int = 6,
+                      system: str, size: tuple[int, int] = DEFAULT_SIZE, pause_frames: int = 6,
                       layout: str = HOLISTIC) -> list[np.ndarray]:
     """Side-by-side clips of the first ``n`` ids (sorted) found in both inputs, one after another.
 
     ``gt_seqs``: ``(id, text, poses (T, 178, 3), joint_mask (T, 178) | None)`` items; ``pred_seqs``:
-    ``{id: (poses, joint_mask | None)}``. Each clip is captioned ``"<id>: <text>"`` and ends by holding
-    its last frame ``pause_frames`` more frames. Ground-truth ids without a prediction are skipped.
+    ``{id: (poses, joint_mask | None)}``; ``system``: the name of the system that generated
+    ``pred_seqs`` (e.g. ``DARSLP-KL``), drawn above its panels (ground truth as ``GT``). Each clip is
+    captioned ``"<id>: <text>"`` and ends by holding its last frame ``pause_frames`` more frames.
+    Ground-truth ids without a prediction are skipped.
     """
     if int(n) < 1:
         raise ValueError(f"n (sentences to render) must be >= 1, got {n}")
@@ -454,7 +509,8 @@ def comparison_frames(gt_seqs: Sequence[GtItem], pred_seqs: Mapping[str, PredIte
     for vid in ids:
         _, text, gt, gt_mask = by_id[vid]
         pred, pred_mask = pred_seqs[vid]
-        clip = side_by_side(gt, pred, gt_mask, pred_mask, text=f"{vid}: {text}", size=size, layout=layout)
+        clip = side_by_side(gt, pred, gt_mask, pred_mask, text=f"{vid}: {text}", system=system, size=size,
+                            layout=layout)
         if clip:
             frames += clip + [clip[-1]] * pause_frames
     if not frames:
@@ -464,15 +520,17 @@ def comparison_frames(gt_seqs: Sequence[GtItem], pred_seqs: Mapping[str, PredIte
 
 def render_comparisons(gt_seqs: Sequence[GtItem], pred_seqs: Mapping[str, PredItem],
                        out_path: str | os.PathLike[str], n: int = 3, fps: float = 12.5, *,
-                       size: tuple[int, int] = DEFAULT_SIZE, pause_frames: int = 6,
+                       system: str, size: tuple[int, int] = DEFAULT_SIZE, pause_frames: int = 6,
                        layout: str = HOLISTIC) -> Path:
     """Write :func:`comparison_frames` of the first ``n`` sentences to ``out_path`` (``.gif``, or ``.mp4``).
 
-    Returns the path. Inputs as :func:`comparison_frames`; ``fps`` is the pose frame rate.
+    Returns the path. Inputs (``system`` included) as :func:`comparison_frames`; ``fps`` is the pose
+    frame rate.
     """
     out_path = Path(out_path)
     suffix = out_path.suffix.lower()
     if suffix not in (".gif", ".mp4"):
         raise ValueError(f"comparison output {out_path} must end in .gif or .mp4")
-    frames = comparison_frames(gt_seqs, pred_seqs, n, size=size, pause_frames=pause_frames, layout=layout)
+    frames = comparison_frames(gt_seqs, pred_seqs, n, system=system, size=size, pause_frames=pause_frames,
+                               layout=layout)
     return write_mp4(frames, out_path, fps) if suffix == ".mp4" else write_gif(frames, out_path, fps)

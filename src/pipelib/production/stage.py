@@ -22,10 +22,13 @@ def render_step(fps: float, render_fps: float) -> int:
 
 
 def render(predictions_h5: str | os.PathLike[str], skeleton_h5: str | os.PathLike[str],
-           section: Mapping[str, Any], out_path: str | os.PathLike[str], split: str = "test") -> None:
+           section: Mapping[str, Any], out_path: str | os.PathLike[str], split: str = "test", *,
+           system: str) -> None:
     """Ground truth beside generated poses for the first test sentences, at about ``render_fps``: every
     :func:`render_step`-th frame of each video at its recorded rate, played at the first sentence's
-    resulting rate. A prediction that records no rate runs at its ground truth's."""
+    resulting rate. A prediction that records no rate runs at its ground truth's. ``system`` names the
+    generator of ``predictions_h5`` (e.g. ``DARSLP-KL``; the rule knows it from its phase) and is drawn
+    above the generated panels."""
     render_fps = float(section.get("render_fps", 12.5))
     gt = read_split(skeleton_h5, split)
     pred, rates = read_h5_predictions(predictions_h5, split)
@@ -38,4 +41,4 @@ def render(predictions_h5: str | os.PathLike[str], skeleton_h5: str | os.PathLik
         pred_seqs[k] = (subsample(p, step), np.ones((len(p[::step]), 178), bool))
     shown = gt[0].fps / render_step(gt[0].fps, render_fps)
     render_comparisons(gt_seqs, pred_seqs, out_path, n=int(section.get("render_sentences", 3)), fps=shown,
-                       layout=read_layout(skeleton_h5))
+                       system=system, layout=read_layout(skeleton_h5))
