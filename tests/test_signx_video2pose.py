@@ -202,6 +202,23 @@ def test_loss_with_no_valid_entry_in_a_slot_is_zero():
     assert out["mse_sapiens"].item() == 0.0
 
 
+def test_balanced_loss_weighs_every_held_slot_the_same():
+    target = torch.zeros(1, 2, FUSED_DIM)
+    pred = torch.zeros_like(target)
+    off = slot_offsets()
+    pred[..., off["smplerx"]] = 2.0        # squared error 4 over the 165-d slot
+    pred[..., off["sapiens"]] = 1.0        # squared error 1 over a 576-d slot
+    slot_mask = torch.ones(1, 2, 5, dtype=torch.bool)
+    slot_mask[..., SLOT_ORDER.index("primedepth")] = False   # a slot the batch does not hold
+    pad = torch.zeros(1, 2, dtype=torch.bool)
+    flat = video2pose_loss(pred, target, slot_mask, pad)
+    held = FUSED_DIM - SLOT_DIMS["primedepth"]
+    assert flat["loss"].item() == pytest.approx((4 * 165 + 576) / held)     # every entry the same
+    balanced = video2pose_loss(pred, target, slot_mask, pad, balance_slots=True)
+    assert balanced["loss"].item() == pytest.approx((4 + 1) / 4)            # every held slot the same
+    assert balanced["mse_smplerx"].item() == pytest.approx(4.0) and balanced["mse_primedepth"].item() == 0
+
+
 # --------------------------------------------------------------------------------------------- stage 1
 
 

@@ -7,6 +7,7 @@ Config section ``signx.video2pose``::
     max_frames: 32       # frames per training video after the stride: a window drawn per (seed, epoch,
                          # video); dev videos use their first max_frames (null: whole videos)
     cache_frames: true   # keep the prepared frames in memory for the whole run (false: decode per use)
+    balance_slots: false # true: every slot's MSE weighs the same in the loss (false: every entry, Eq. 14)
     latent_weight: 0.0   # > 0 adds latent_weight x the MSE between the frozen Pose2Gloss latents of the
                          # predicted and of the fused features to Eq. 14 (needs the stage-1 checkpoint)
     model: {...}         # Video2PoseConfig keys (image_size, patch_size, widths, depths)
@@ -25,6 +26,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,8 @@ from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
 SECTION = "signx.video2pose"
-SECTION_KEYS = ("batch_size", "frame_stride", "max_frames", "cache_frames", "latent_weight", "model", "train")
+SECTION_KEYS = ("batch_size", "frame_stride", "max_frames", "cache_frames", "balance_slots", "latent_weight",
+                "model", "train")
 PIXEL_MEDIA = ("frames", "video")
 
 
@@ -129,10 +132,11 @@ def train_window(pair: FramePair, max_frames: int | None, seed: int, epoch: int,
     return pair.window(start, max_frames)
 
 
-def v2p_step(model: Video2Pose, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def v2p_step(model: Video2Pose, batch: Mapping[str, torch.Tensor],
+             balance_slots: bool = False) -> dict[str, torch.Tensor]:
     """Eq. 14 on one batch: masked feature MSE and its per-slot parts."""
     pred = model(batch["frames"], batch["pad"])                                   # (B, T, 1959)
-    return video2pose_loss(pred, batch["features"], batch["slot_mask"], batch["pad"])
+    return video2pose_loss(pred, batch["features"], batch["slot_mask"], batch["pad"], balance_slots)
 
 
 def latent_mse(stage1: Pose2Gloss, pred: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -148,17 +152,18 @@ def latent_mse(stage1: Pose2Gloss, pred: torch.Tensor, batch: Mapping[str, torch
     return (((z_pred - z_true) ** 2) * real).sum() / (real.sum() * z_pred.size(-1)).clamp(min=1)
 
 
-def make_step(stage1: Pose2Gloss | None, latent_weight: float):
-    """The training step: Eq. 14, plus ``latent_weight`` x :func:`latent_mse` when it is > 0."""
+def make_step(stage1: Pose2Gloss | None, latent_weight: float, balance_slots: bool = False):
+    """The training step: Eq. 14 (slot-balanced with ``balance_slots``), plus ``latent_weight`` x
+    :func:`latent_mse` when it is > 0."""
     if latent_weight <= 0:
-        return v2p_step
+        return v2p_step if not balance_slots else partial(v2p_step, balance_slots=True)
     if stage1 is None:
         raise ValueError(f"{SECTION}.latent_weight > 0 needs the stage-1 (Pose2Gloss) checkpoint")
 
     def step(model: Video2Pose, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         pred = model(batch["frames"], batch["pad"])                               # (B, T, 1959)
         stage1.to(pred.device)
-        out = video2pose_loss(pred, batch["features"], batch["slot_mask"], batch["pad"])
+        out = video2pose_loss(pred, batch["features"], batch["slot_mask"], batch["pad"], balance_slots)
         out["feature_mse"] = out["loss"]
         out["latent_mse"] = latent_mse(stage1, pred, batch)
         out["loss"] = out["feature_mse"] + latent_weight * out["latent_mse"]
@@ -168,7 +173,7 @@ def make_step(stage1: Pose2Gloss | None, latent_weight: float):
 
 
 def evaluate_dev(model: Video2Pose, stage1: Pose2Gloss | None, dev: PairSet, batch_size: int,
-                 max_frames: int | None) -> dict[str, float]:
+                 max_frames: int | None, balance_slots: bool = False) -> dict[str, float]:
     """Dev metrics over the first ``max_frames`` frames of each video, batch values weighted by their video
     counts: ``loss`` (masked feature MSE) and, with a stage-1 model, ``latent_mse`` (frozen Pose2Gloss
     latents of the predicted vs the fused features, over real frames)."""
@@ -181,7 +186,7 @@ def evaluate_dev(model: Video2Pose, stage1: Pose2Gloss | None, dev: PairSet, bat
         b = pair_batch([dev.get(i).window(0, max_frames) for i in idx])
         b = {k: v.to(device) for k, v in b.items()}
         pred = model(b["frames"], b["pad"])                                  # (B, T, 1959)
-        loss = video2pose_loss(pred, b["features"], b["slot_mask"], b["pad"])["loss"]
+        loss = video2pose_loss(pred, b["features"], b["slot_mask"], b["pad"], balance_slots)["loss"]
         sums["loss"] += float(loss) * len(idx)
         if stage1 is not None:
             sums["latent_mse"] += float(latent_mse(stage1, pred, b)) * len(idx)
@@ -253,9 +258,10 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
         model = Video2Pose(cfg, seed=train_cfg.seed)
         stage1_record = {"weights_sha256": weights_sha256(pose2gloss_ckpt) if stage1_inputs else None}
         stored = {"video2pose": cfg.to_dict(), "section": sec, "pose2gloss": stage1_record}
-        result = fit(model, make_step(stage1, latent_weight),
-                     lambda m: evaluate_dev(m, stage1, dev, batch_size, max_frames), batches, train_cfg,
-                     run_dir, model_config=stored)
+        balance = bool(sec.get("balance_slots", False))
+        result = fit(model, make_step(stage1, latent_weight, balance),
+                     lambda m: evaluate_dev(m, stage1, dev, batch_size, max_frames, balance), batches,
+                     train_cfg, run_dir, model_config=stored)
     log.info("video2pose best dev %s %.4f at epoch %d", train_cfg.monitor, result.best_metric,
              result.best_epoch)
     return result.best_path

@@ -250,14 +250,16 @@ def expand_slot_mask(slot_mask: torch.Tensor) -> torch.Tensor:
 
 
 def video2pose_loss(pred: torch.Tensor, target: torch.Tensor, slot_mask: torch.Tensor,
-                    pad: torch.Tensor) -> dict[str, torch.Tensor]:
+                    pad: torch.Tensor, balance_slots: bool = False) -> dict[str, torch.Tensor]:
     """Mean squared error over valid entries: real frames (``~pad``) x slots marked in ``slot_mask``.
 
     ``pred``, ``target``: (B, T, 1959) z-normalised features; ``slot_mask`` (B, T, 5) bool; ``pad`` (B, T)
     bool. Whatever masked entries hold (even NaN) changes neither the loss nor its gradient.
 
-    Returns scalars: ``loss`` (mean over all valid entries, Eq. 14 up to a constant factor) and
-    ``mse_<slot>`` (mean over that slot's valid entries; 0 where the batch has none).
+    Returns scalars: ``loss`` and ``mse_<slot>`` (mean over that slot's valid entries; 0 where the batch
+    has none). ``loss`` is the mean over all valid entries (Eq. 14 up to a constant factor), so the two
+    576-d grids weigh 3.5x the 165-d SMPL-X slot; with ``balance_slots`` it is the mean of the per-slot
+    MSEs over the slots the batch holds, each slot weighing the same.
     """
     if pred.shape != target.shape or pred.shape[-1] != FUSED_DIM:
         raise ValueError(f"pred and target must both be (B, T, {FUSED_DIM}), got {tuple(pred.shape)} and "
@@ -266,11 +268,17 @@ def video2pose_loss(pred: torch.Tensor, target: torch.Tensor, slot_mask: torch.T
     zero = torch.zeros((), dtype=pred.dtype, device=pred.device)
     sq = (torch.where(valid, pred, zero) - torch.where(valid, target, zero)) ** 2  # (B, T, 1959), 0 if masked
     out: dict[str, torch.Tensor] = {"loss": sq.sum() / valid.sum().clamp(min=1)}
-    start = 0
+    start, per_slot, present = 0, [], []
     for s in SLOT_ORDER:
         part = slice(start, start + SLOT_DIMS[s])
-        out[f"mse_{s}"] = sq[..., part].sum() / valid[..., part].sum().clamp(min=1)
+        n = valid[..., part].sum()
+        out[f"mse_{s}"] = sq[..., part].sum() / n.clamp(min=1)
+        per_slot.append(out[f"mse_{s}"])
+        present.append(n > 0)
         start = part.stop
+    if balance_slots:
+        held = torch.stack(present).to(pred.dtype)                            # (5,)
+        out["loss"] = (torch.stack(per_slot) * held).sum() / held.sum().clamp(min=1)
     return out
 
 
