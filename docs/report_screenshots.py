@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -62,11 +63,16 @@ def blank(png: Path, share: float = 0.995) -> bool:
 def pages(report_html: Path) -> list[str]:
     """Result paths of the report rules' pages (results/<ds>/report/*.html), as the report lists them."""
     text = report_html.read_text(encoding="utf-8")
-    start = text.index("results = ") + len("results = ") if "results = " in text else None
-    if start is None:
-        raise ValueError(f"{report_html} holds no `results = {{...}}` table; is it a Snakemake report?")
-    table, _ = json.JSONDecoder().raw_decode(text[start:])
-    return sorted(p for p in table if "/report/" in p and p.endswith(".html"))
+    # The report's own table, `var results = {...}`; bundled libraries have `results = [...]` locals.
+    found = re.search(r"\bvar results = (?=\{)", text)
+    if found is None:
+        raise ValueError(f"{report_html} holds no `var results = {{...}}` table; is it a Snakemake report?")
+    table, _ = json.JSONDecoder().raw_decode(text[found.end():])
+    listed = sorted(p for p in table if "/report/" in p and p.endswith(".html"))
+    if not listed:
+        raise ValueError(f"{report_html} lists no page of the report rules (results/<ds>/report/*.html); "
+                         "build them first (they are in `rule all`) and make the report again.")
+    return listed
 
 
 def main() -> int:
@@ -92,8 +98,10 @@ def main() -> int:
         for path in pages(report_html):
             name = Path(path).stem
             viewer = report_html.with_name(f"show_{name}.html")
-            viewer.write_text(report_html.read_text(encoding="utf-8").replace(
-                "</body>", SHOW.format(name=json.dumps("/" + Path(path).name)) + "</body>"), encoding="utf-8")
+            # Before the document's own (last) </body>: bundled scripts hold the string "</body>" too.
+            head, tail = report_html.read_text(encoding="utf-8").rsplit("</body>", 1)
+            show = SHOW.format(name=json.dumps("/" + Path(path).name))
+            viewer.write_text(f"{head}{show}</body>{tail}", encoding="utf-8")
             shots.append(out / f"viewer_{name}.png")
             shoot(chromium, viewer.as_uri(), shots[-1], args.size)
             own = next(report_html.parent.glob(f"data/**/{Path(path).name}"))
