@@ -52,7 +52,7 @@ def rule_stages(rules_dir: Path) -> dict[str, str]:
     """rule name -> the stem of the ``.smk`` file that defines it."""
     out = {}
     for smk in sorted(rules_dir.glob("*.smk")):
-        for name in re.findall(r"^rule\s+(\w+)\s*:", smk.read_text(), flags=re.MULTILINE):
+        for name in re.findall(r"^(?:rule|checkpoint)\s+(\w+)\s*:", smk.read_text(), flags=re.MULTILINE):
             out[name] = smk.stem
     return out
 
