@@ -58,4 +58,4 @@ def test_a_finished_run_made_by_other_code_trains_again(tmp_path, monkeypatch, c
     with caplog.at_level(logging.INFO, logger="pipelib.training"):
         assert prepare_run_dir(run, fingerprint({"lr": 1}, [data])) is False
     assert not any((run / n).exists() for n in ("last.pt", "best.pt", "best-epoch003.pt"))
-    assert "another code" in caplog.text and "input data" not in caplog.text
+    assert "by other code" in caplog.text and "input data" not in caplog.text

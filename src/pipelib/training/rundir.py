@@ -31,7 +31,8 @@ log = logging.getLogger("pipelib.training")
 
 RUN_FILES = ("last.pt", "best.pt", "history.csv", "config.json")
 #: how a log names each part of a fingerprint
-WHAT = {"config": "config", "inputs": "input data", "code": "code (pipelib modules, torch, numpy)"}
+WHAT = {"config": "for another config", "inputs": "on other input data",
+        "code": "by other code (pipelib modules, torch, numpy)"}
 
 
 def fingerprint(config: Mapping[str, Any], inputs: Iterable[str | os.PathLike[str]]) -> dict[str, Any]:
@@ -69,7 +70,7 @@ def prepare_run_dir(run_dir: str | os.PathLike[str], fp: Mapping[str, Any]) -> b
         if stale:
             changed = [WHAT.get(k, k) for k in sorted(set(wanted) | set(before or {}))
                        if (before or {}).get(k) != wanted.get(k)]
-            log.info("%s was trained with another %s: starting over (removing %s)", run_dir,
+            log.info("%s was trained %s: starting over (removing %s)", run_dir,
                      " and ".join(changed), ", ".join(stale))
         for f in stale:
             (run_dir / f).unlink()
