@@ -25,11 +25,11 @@ from pipelib.models.blocks import (
     FrameEmbedding,
     Seq2SeqTransformer,
     TransformerConfig,
-    build_config,
     check_special_ids,
     label_smoothed_cross_entropy,
 )
 from pipelib.models.decoding import beam_search, greedy_decode
+from pipelib.sections import from_section
 
 BATCH_KEYS = ("poses", "pose_pad", "tokens")
 
@@ -62,7 +62,7 @@ class SLTConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, where: str = "back_translation.model") -> SLTConfig:
         """Config from a (YAML) dict; unknown keys and bad values raise ValueError naming ``where.key``."""
-        cfg = build_config(cls, data, where)
+        cfg = from_section(cls, data, where)
         cfg.validate(where)
         return cfg
 

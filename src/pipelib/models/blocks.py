@@ -7,9 +7,8 @@ A ``*_pad`` mask is a bool tensor with True at padding positions (what ``key_pad
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -19,35 +18,6 @@ from pipelib.models.decoding import StepFn, StepOutput
 
 NORMS = ("batch", "layer", "none")
 ACTIVATIONS = ("relu", "gelu", "softsign", "tanh", "none")
-
-C = TypeVar("C")
-
-
-# --------------------------------------------------------------------------------------------- config
-
-
-def build_config(cls: type[C], data: Mapping[str, Any] | None, where: str) -> C:
-    """Instance of dataclass ``cls`` from ``data``; unknown keys and wrong scalar types raise ValueError
-    naming ``{where}.{key}``. Missing keys take the dataclass defaults; ints are accepted for floats."""
-    data = dict(data or {})
-    known = {f.name: f for f in fields(cls)}
-    for key in data:
-        if key not in known:
-            raise ValueError(f"{where}.{key}: unknown key; remove it or use one of {sorted(known)}")
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        kind = str(known[key].type)
-        ok = {
-            "bool": isinstance(value, bool),
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "float": isinstance(value, int | float) and not isinstance(value, bool),
-            "str": isinstance(value, str),
-        }.get(kind, True)
-        if not ok:
-            raise ValueError(f"{where}.{key}: expected {kind}, got {value!r}")
-        out[key] = float(value) if kind == "float" else value
-    return cls(**out)
-
 
 # --------------------------------------------------------------------------------------------- masks
 

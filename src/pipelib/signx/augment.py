@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelib.models.blocks import build_config
+from pipelib.sections import from_section
 
 CONFIG_SECTION = "signx.augmentation"
 
@@ -76,7 +76,7 @@ def augment_config(data: Mapping[str, Any] | AugmentConfig | None) -> AugmentCon
     """
     if isinstance(data, AugmentConfig):
         return data
-    return build_config(AugmentConfig, data, CONFIG_SECTION)
+    return from_section(AugmentConfig, data, CONFIG_SECTION)
 
 
 @dataclass(frozen=True)

@@ -54,12 +54,12 @@ from pipelib.models.blocks import (
     PositionalEncoding,
     TransformerConfig,
     activation,
-    build_config,
     causal_mask,
     check_special_ids,
     label_smoothed_cross_entropy,
 )
 from pipelib.models.decoding import StepOutput, ctc_greedy_decode, greedy_decode
+from pipelib.sections import from_section
 
 CONFIG_KEY = "signx.pose2gloss.model"
 BATCH_KEYS = ("features", "slot_mask", "pad", "glosses")
@@ -102,7 +102,7 @@ class Pose2GlossConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, where: str = CONFIG_KEY) -> Pose2GlossConfig:
         """Config from a (YAML) dict; unknown keys and bad values raise ValueError naming ``where.key``."""
-        cfg = build_config(cls, data, where)
+        cfg = from_section(cls, data, where)
         cfg.validate(where)
         return cfg
 

@@ -44,11 +44,11 @@ from pipelib.models.blocks import (
     MaskedBatchNorm,
     Seq2SeqTransformer,
     TransformerConfig,
-    build_config,
     label_smoothed_cross_entropy,
     pad_mask_from_lengths,
 )
 from pipelib.models.decoding import beam_search, ctc_beam_decode, ctc_greedy_decode
+from pipelib.sections import from_section
 from pipelib.signx.entropy_penalty import entropy_penalty
 
 CONFIG_KEY = "signx.recognizer.model"
@@ -107,7 +107,7 @@ class RecognizerConfig:
         kernels = data.get("conv_kernels", (3, 5, 7))
         if not isinstance(kernels, list | tuple) or not kernels:
             raise ValueError(f"{where}.conv_kernels: must be a non-empty list of odd ints, got {kernels!r}")
-        cfg = build_config(cls, data, where)
+        cfg = from_section(cls, data, where)
         cfg.validate(where)
         return cfg
 

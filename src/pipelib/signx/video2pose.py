@@ -44,7 +44,8 @@ import torch
 from torch import nn
 
 from pipelib.estimators.base import FUSED_DIM, SLOT_DIMS, SLOT_ORDER
-from pipelib.models.blocks import EncoderLayer, PositionalEncoding, TransformerConfig, build_config
+from pipelib.models.blocks import EncoderLayer, PositionalEncoding, TransformerConfig
+from pipelib.sections import from_section
 
 WHERE = "signx.video2pose.model"
 STEMS = ("patch", "conv")
@@ -72,7 +73,7 @@ class Video2PoseConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, where: str = WHERE) -> Video2PoseConfig:
         """Build from a config section; unknown keys and unusable values raise ValueError naming the key."""
-        cfg = build_config(cls, d, where)
+        cfg = from_section(cls, d, where)
         cfg.validate(where)
         return cfg
 

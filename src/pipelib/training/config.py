@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from pipelib.sections import coerce_fields
+
 MODES = ("min", "max")
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "adamw")
@@ -22,48 +24,6 @@ SCHEDULER_KEYS = {  # keys each schedule reads (besides name); ``none`` accepts 
     "noam": frozenset({"d_model", "warmup_steps", "factor"}),
 }
 SCHEDULER_REQUIRED = {"cosine": ("total_steps",), "noam": ("d_model", "warmup_steps")}
-
-
-def _check_keys(cls: type, d: dict[str, Any], where: str) -> None:
-    known = {f.name for f in fields(cls)}
-    for key in d:
-        if key not in known:
-            raise ValueError(f"{where}.{key}: unknown key; remove it or use one of {sorted(known)}")
-
-
-def _coerce(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
-    """Scalars as the dataclass declares them; YAML reads ``1e-3`` as a string, so numeric strings convert.
-
-    Section-typed fields (nested dataclasses) are left for the caller.
-    """
-    types = {f.name: str(f.type) for f in fields(cls)}
-    out = dict(d)
-    for key, value in d.items():
-        kind = types[key]
-        if kind.endswith("Config"):
-            continue
-        if value is None:
-            if "None" not in kind:
-                raise _err(where, key, f"must not be null (expected {kind})")
-            continue
-        bad = _err(where, key, f"expected {kind}, got {value!r}")
-        if isinstance(value, bool) != (kind == "bool") or isinstance(value, dict | list) != (
-                kind.startswith("tuple")):
-            raise bad
-        try:
-            if kind.startswith("float"):
-                out[key] = float(value)
-            elif kind.startswith("int"):
-                if float(value) != int(float(value)):
-                    raise ValueError(value)
-                out[key] = int(float(value))
-            elif kind.startswith("tuple[float"):
-                out[key] = tuple(float(v) for v in value)
-            elif kind.startswith("str") and not isinstance(value, str):
-                raise ValueError(value)
-        except (TypeError, ValueError):
-            raise bad from None
-    return out
 
 
 def _err(where: str, key: str, msg: str) -> ValueError:
@@ -263,22 +223,19 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any] | None, where: str = "training") -> TrainConfig:
         """Build from a config section (``where`` names it in errors); unknown keys raise ValueError."""
         d = dict(d or {})
-        _check_keys(cls, d, where)
-        d = _coerce(cls, d, where)
         sections = {"optimizer": OptimizerConfig, "scheduler": SchedulerConfig,
                     "early_stopping": EarlyStoppingConfig, "tracking": TrackingConfig}
-        for key, sub_cls in sections.items():
-            sub = d.get(key)
+        subs = {key: d.pop(key) for key in sections if key in d}
+        d = coerce_fields(cls, d, where)
+        for key, sub in subs.items():
             if sub is None:
-                d.pop(key, None)
                 continue
             if not isinstance(sub, dict):
                 raise _err(where, key, f"must be a mapping, got {type(sub).__name__}")
-            _check_keys(sub_cls, sub, f"{where}.{key}")
-            sub = _coerce(sub_cls, sub, f"{where}.{key}")
-            if sub_cls is SchedulerConfig:
+            sub = coerce_fields(sections[key], sub, f"{where}.{key}")
+            if key == "scheduler":
                 sub = SchedulerConfig.fill_and_check(sub, f"{where}.{key}")
-            d[key] = sub_cls(**sub)
+            d[key] = sections[key](**sub)
         cfg = cls(**d)
         cfg.validate(where)
         return cfg
