@@ -11,9 +11,16 @@ import pytest
 from PIL import Image
 
 from pipelib.report.markdown import markdown_html, write_markdown_page
+from pipelib.report.page import STYLE
 from pipelib.report.renders import frame_strip, gif_frames, strip_indices, write_render_page
 from pipelib.report.stage import write_view
-from pipelib.report.tables import numeric_columns, read_csv_cells, write_table_page
+from pipelib.report.tables import (
+    long_text_columns,
+    numeric_columns,
+    read_csv_cells,
+    table_html,
+    write_table_page,
+)
 
 
 def _no_external_resources(page: str) -> None:
@@ -41,6 +48,17 @@ def test_a_csv_becomes_a_table_with_its_exact_cells_and_a_download(tmp_path):
 def test_numeric_columns_ignore_empty_cells_and_need_one_number():
     header, rows = ["a", "b", "c", "d"], [["1", "x", "", "nan"], ["-2.5e3", "3", "", "1"]]
     assert numeric_columns(header, rows) == [True, False, False, False]
+
+
+def test_prose_columns_get_room_instead_of_wrapping_letter_by_letter():
+    """A table page wrapped long text one letter per line: cells could break anywhere, so the browser
+    shrank text columns to one character. Words stay whole and prose columns get a minimum width."""
+    header = ["system", "BLEU-4", "dtw"]
+    rows = [["DARSLP-KL", "12.3", "fastdtw radius 10 over 178 joints in shoulder-width units"]]
+    assert long_text_columns(header, rows) == [False, False, True]
+    cells = re.findall(r"<td([^>]*)>", table_html(header, rows))
+    assert cells == ["", ' class="num"', ' class="long"']
+    assert "overflow-wrap: anywhere" not in STYLE and re.search(r"td\.long \{ min-width: \d+em", STYLE)
 
 
 def test_ragged_csv_is_refused_naming_the_line(tmp_path):

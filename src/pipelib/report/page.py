@@ -17,9 +17,10 @@ p.meta { color: #59636e; margin: 0 0 1em; font-size: .9em; }
 div.scroll { overflow-x: auto; margin: .4em 0 1em; }
 table { border-collapse: collapse; font-size: .86em; }
 th, td { border: 1px solid #d1d9e0; padding: .25em .55em; vertical-align: top; text-align: left;
-         max-width: 26em; overflow-wrap: anywhere; }
+         max-width: 26em; overflow-wrap: break-word; }
 th { background: #eef1f4; position: sticky; top: 0; }
 tbody tr:nth-child(even) { background: #f6f8fa; }
+td.long { min-width: 18em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 code { font-size: .92em; background: #eef1f4; padding: 0 .2em; border-radius: 3px; }
 img { max-width: 100%; height: auto; border: 1px solid #d1d9e0; }

@@ -17,6 +17,8 @@ from pathlib import Path
 from pipelib.report.page import data_uri, write_page
 
 #: Rows shown at most; a larger table shows its first rows and says how many were left out.
+#: characters beyond which a text column is given room for prose rather than squeezed
+LONG_TEXT = 40
 MAX_ROWS = 5000
 
 
@@ -49,15 +51,22 @@ def numeric_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> lis
     return out
 
 
+def long_text_columns(header: Sequence[str], rows: Sequence[Sequence[str]],
+                      chars: int = LONG_TEXT) -> list[bool]:
+    """Per column: True when a cell holds more than ``chars`` characters (prose, kept readable wide)."""
+    return [any(len(r[j]) > chars for r in rows) for j in range(len(header))]
+
+
 def table_html(header: Sequence[str], rows: Sequence[Sequence[str]], max_rows: int = MAX_ROWS) -> str:
     """An HTML ``<table>`` (escaped cells, numeric columns right-aligned) in a horizontally scrolling
     box, with a note when more than ``max_rows`` rows were left out."""
     numeric = numeric_columns(header, rows)
+    kinds = [' class="num"' if num else ' class="long"' if long else ""
+             for num, long in zip(numeric, long_text_columns(header, rows), strict=True)]
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = []
     for row in rows[:max_rows]:
-        cells = "".join(f'<td class="num">{html.escape(c)}</td>' if num else f"<td>{html.escape(c)}</td>"
-                        for c, num in zip(row, numeric, strict=True))
+        cells = "".join(f"<td{kind}>{html.escape(c)}</td>" for c, kind in zip(row, kinds, strict=True))
         body.append(f"<tr>{cells}</tr>")
     note = (f'<p class="meta">The first {max_rows} of {len(rows)} rows; the CSV holds them all.</p>\n'
             if len(rows) > max_rows else "")
