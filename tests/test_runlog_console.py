@@ -1,9 +1,15 @@
 """A quiet console: a job's log keeps everything (its records, native libraries' stderr and stdout,
 third-party loggers and warnings); the console shows only warnings, errors and one-sentence data errors."""
 
+import importlib
+import io
 import subprocess
 import sys
 import textwrap
+
+import pytest
+
+from pipelib import runlog
 
 JOB = textwrap.dedent("""
     import logging, os, sys, warnings
@@ -61,3 +67,24 @@ def test_an_unexpected_error_shows_its_traceback_on_the_console(tmp_path):
     assert proc.returncode == 1
     assert "ERROR: KeyError: 'slot'" in proc.stderr and "Traceback" in proc.stderr
     assert log.rstrip().endswith("KeyError: 'slot'")
+
+
+@pytest.mark.parametrize("error", [
+    "pipelib.poses.extract:ExtractionError", "pipelib.estimators.base:MissingWeightsError",
+    "pipelib.estimators.placement:MissingGpuError", "pipelib.estimators.torch_program:ProgramLoadError",
+    "pipelib.sections:SectionError",
+])
+def test_user_fixable_errors_print_their_sentence_alone(error, tmp_path):
+    """Too many failed videos, a weight file that is missing or not a model, a GPU asked for but absent,
+    a bad config key: the user fixes their data or config, so the console shows the sentence that
+    names the file or key, not a traceback (the job's log keeps it)."""
+    module, name = error.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    sentence = "config key estimators.sapiens.weights points to /x.pt2, which does not exist; copy it there"
+    try:
+        raise cls(sentence)
+    except Exception as exc:  # noqa: BLE001 - the point is what report_failure does with it
+        console = io.StringIO()
+        runlog.report_failure(exc, tmp_path / "job.log", console)
+    assert console.getvalue() == f"ERROR: {sentence}\n"
+    assert "Traceback" in (tmp_path / "job.log").read_text()

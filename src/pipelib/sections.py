@@ -12,7 +12,7 @@ the home of the section's defaults (a missing key takes the field's default) and
 * lists become the declared tuples (``tuple[float, ...]``, ``tuple[int, int]``), element by element;
 * a field typed as another dataclass takes a nested section, built the same way.
 
-This module is a leaf: it imports nothing from the rest of the library.
+This module is a leaf: of the library it imports only :mod:`pipelib.errors`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from pipelib.errors import DataError
+
 T = TypeVar("T")
 
 
-class SectionError(ValueError):
+class SectionError(DataError, ValueError):
     """A config section that does not fit its dataclass; the message names the dotted key."""
 
 

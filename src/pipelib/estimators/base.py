@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from pipelib.errors import DataError
 from pipelib.estimators.batching import BatchFn, settle_batch_size
 from pipelib.estimators.placement import PRECISIONS, Placement, check_gpu, run_settings
 from pipelib.provenance import file_sha256
@@ -41,7 +42,7 @@ SLOT_ORDER: tuple[str, ...] = tuple(SLOT_DIMS)
 FUSED_DIM: int = sum(SLOT_DIMS.values())  # 1959
 
 
-class MissingWeightsError(FileNotFoundError):
+class MissingWeightsError(DataError, FileNotFoundError):
     """A backend that needs a local weight file was configured without one, or the file is absent."""
 
 

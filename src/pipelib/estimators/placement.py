@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelib.errors import DataError
+
 log = logging.getLogger("pipelib.estimators")
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
@@ -34,7 +36,7 @@ DEFAULT_BATCH_SIZE: dict[str, int] = {"cpu": 4, "cuda": 16}
 GPU_INSTALL_HINT = "see 'GPU install' in docs/estimators.md"
 
 
-class MissingGpuError(RuntimeError):
+class MissingGpuError(DataError, RuntimeError):
     """A job asked for a GPU (config ``device`` or the rule's booking) but its backend runs on CPU."""
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.export.passes import move_to_device_pass
 
+from pipelib.errors import DataError
 from pipelib.estimators.batching import first_line
 from pipelib.estimators.placement import DEVICES
 
@@ -28,7 +29,7 @@ DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, 
 PRECISION_NAMES: dict[torch.dtype, str] = {v: k for k, v in DTYPES.items()}
 
 
-class ProgramLoadError(RuntimeError):
+class ProgramLoadError(DataError, RuntimeError):
     """A weight file is neither a TorchScript archive nor a ``torch.export`` program."""
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from pipelib import provenance
 from pipelib.datasets.frames import iter_frames
+from pipelib.errors import DataError
 from pipelib.estimators import registry
 from pipelib.estimators.base import SLOT_DIMS, BatchedEstimator, DerivedEstimator, FrameEstimator, FrameOutput
 from pipelib.io import shards
@@ -35,7 +36,7 @@ from pipelib.poses.feed import FrameFeed, Prepared, batches, default_workers
 log = logging.getLogger("pipelib.poses")
 
 
-class ExtractionError(RuntimeError):
+class ExtractionError(DataError, RuntimeError):
     """Too many videos of a shard failed."""
 
 
