@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from pipelib.sections import from_section
 
 SCALES: tuple[str, ...] = ("shoulder_width", "none")
 OUT_OF_RANGE: tuple[str, ...] = ("mask", "refuse")
@@ -44,14 +46,7 @@ class SkeletonConfig:
             return cls()
         if isinstance(cfg, SkeletonConfig):
             return cfg
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise ValueError(
-                f"config section skeletons has unknown key(s) {', '.join(unknown)}; "
-                f"the keys are {', '.join(sorted(known))}"
-            )
-        return cls(**dict(cfg))
+        return from_section(cls, cfg, "skeletons")
 
     def as_dict(self) -> dict[str, Any]:
         """The section as a plain dict (for provenance)."""
