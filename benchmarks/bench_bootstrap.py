@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from pipelib.evaluation import metrics, statistics
+from pipelib.metrics import slrtp, statistics
 
 WORDS = [f"w{i}" for i in range(60)]
 
@@ -68,9 +68,9 @@ def cost(n: int, n_systems: int, resamples: int, seed: int) -> None:
     t0 = time.perf_counter()
     for row in counts:
         drawn = np.repeat(np.arange(n), row)
-        metrics.dtw_mje([pred[i] for i in drawn], [gt[i] for i in drawn])
+        slrtp.dtw_mje([pred[i] for i in drawn], [gt[i] for i in drawn])
     t_naive = (time.perf_counter() - t0) / 5 * resamples * n_systems
-    print(f"cost: {n} sentences, {n_systems} systems, {len(metrics.METRIC_KEYS)} metrics, "
+    print(f"cost: {n} sentences, {n_systems} systems, {len(slrtp.METRIC_KEYS)} metrics, "
           f"{resamples} resamples ({len(rows)} rows)")
     print(f"  (a) per-sentence statistics, DTW once per sentence: {t_stats:.2f} s")
     print(f"  (b) bootstrap, every metric and pair:               {t_boot:.2f} s")
@@ -84,11 +84,11 @@ def coverage(sizes: list[int], n_corpora: int, seed: int) -> None:
     population = 20000
     refs = sentences(population, rng)
     hyp_a, hyp_b = noisy(refs, rng), noisy(refs, rng)
-    pops = {"WER": (metrics.wer_sentence_stats(hyp_a, refs), lambda s: metrics.wer_from_stats(s)["WER"]),
-            "ROUGE": (metrics.rouge_sentence_stats(hyp_a, refs), lambda s: s[0] / s[1]),
-            "BLEU-4": (metrics.bleu_sentence_stats(hyp_a, refs),
-                       lambda s: metrics.bleu_from_stats(s)["BLEU-4"])}
-    wer_b = metrics.wer_sentence_stats(hyp_b, refs)
+    pops = {"WER": (slrtp.wer_sentence_stats(hyp_a, refs), lambda s: slrtp.wer_from_stats(s)["WER"]),
+            "ROUGE": (slrtp.rouge_sentence_stats(hyp_a, refs), lambda s: s[0] / s[1]),
+            "BLEU-4": (slrtp.bleu_sentence_stats(hyp_a, refs),
+                       lambda s: slrtp.bleu_from_stats(s)["BLEU-4"])}
+    wer_b = slrtp.wer_sentence_stats(hyp_b, refs)
     truth = {k: score(values.sum(axis=0)) for k, (values, score) in pops.items()}
     print(f"coverage of 95% intervals ({n_corpora} test sets per size, 1000 resamples; population of "
           f"{population}: " + ", ".join(f"{k} {v:.2f}" for k, v in truth.items()) + ")")

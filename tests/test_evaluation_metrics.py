@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sacrebleu.metrics import BLEU
 
-from pipelib.evaluation import dtw, metrics
+from pipelib.metrics import dtw, slrtp
 
 # --- DTW --------------------------------------------------------------------------------------------
 
@@ -184,22 +184,22 @@ def test_dtw_mje_pools_all_aligned_pairs_of_all_sequences():
     # sequence 2: three distinct frames predicted exactly -> diagonal path, 3 pairs x 2 joints of 0
     gt2 = np.zeros((3, 2, 3))
     gt2[:, :, 0] = np.arange(3)[:, None]
-    pooled = metrics.dtw_mje([pred1, gt2.copy()], [gt1, gt2], method="exact")
+    pooled = slrtp.dtw_mje([pred1, gt2.copy()], [gt1, gt2], method="exact")
     assert pooled == pytest.approx(5.0 / 8)  # 8 joint errors in all, one of them 5
     per_sequence_mean = (2.5 + 0.0) / 2
     assert pooled != pytest.approx(per_sequence_mean)
-    assert metrics.dtw_mje([pred1, gt2.copy()], [gt1, gt2], method="fastdtw") == pytest.approx(5.0 / 8)
+    assert slrtp.dtw_mje([pred1, gt2.copy()], [gt1, gt2], method="fastdtw") == pytest.approx(5.0 / 8)
 
 
 def test_dtw_mje_skips_empty_and_none_pairs_and_accepts_torch():
     torch = pytest.importorskip("torch")
     gt = _frames([0, 1, 2])
     pred = torch.tensor(_frames([0, 1, 3]), dtype=torch.float32)
-    value = metrics.dtw_mje([pred, None, np.zeros((0, 1, 3))], [gt, gt, gt])
+    value = slrtp.dtw_mje([pred, None, np.zeros((0, 1, 3))], [gt, gt, gt])
     assert value == pytest.approx(1.0 / 3)  # pairs (0,0), (1,1), (2,2); last joint off by 1
-    assert math.isnan(metrics.dtw_mje([None], [gt]))
+    assert math.isnan(slrtp.dtw_mje([None], [gt]))
     with pytest.raises(ValueError, match="same order"):
-        metrics.dtw_mje([gt], [gt, gt])
+        slrtp.dtw_mje([gt], [gt, gt])
 
 
 # --- frame rate: the evaluator's rule -----------------------------------------------------------------
@@ -213,21 +213,21 @@ def _ramp(t):
 def test_ground_truth_is_always_halved_predictions_only_at_its_rate():
     gt, pred = _ramp(7), _ramp(6)
     # the evaluator's default: predictions at 25 fps beside 25 fps ground truth -> both [::2]
-    p, g = metrics.scoring_frames([pred], [gt], 25.0, 25.0)
+    p, g = slrtp.scoring_frames([pred], [gt], 25.0, 25.0)
     assert g[0][:, 0, 0].tolist() == [0, 2, 4, 6] and p[0][:, 0, 0].tolist() == [0, 2, 4]
     # its README's --fps 12: predictions already at 12.5 fps are taken as they are (no error)
-    p, g = metrics.scoring_frames([pred], [gt], 12, 25.0)
+    p, g = slrtp.scoring_frames([pred], [gt], 12, 25.0)
     assert p[0].shape[0] == 6 and g[0].shape[0] == 4
     # a 30 fps corpus: ground truth and 30 fps predictions both [::2] (15 fps); 15 fps ones untouched
-    p, g = metrics.scoring_frames([pred, pred], [gt, gt], [30.0, 15.0], 30.0)
+    p, g = slrtp.scoring_frames([pred, pred], [gt, gt], [30.0, 15.0], 30.0)
     assert [len(x) for x in p] == [3, 6] and [len(x) for x in g] == [4, 4]
-    assert metrics.scoring_frames([None], [gt], 25.0, 25.0)[0] == [None]
+    assert slrtp.scoring_frames([None], [gt], 25.0, 25.0)[0] == [None]
     with pytest.raises(ValueError, match="one per video"):
-        metrics.scoring_frames([pred, pred], [gt, gt], [25.0], 25.0)
+        slrtp.scoring_frames([pred, pred], [gt, gt], [25.0], 25.0)
 
 
 def test_odd_prediction_rates_are_scored_as_they_are_with_a_warning(caplog):
-    p, _ = metrics.scoring_frames([_ramp(8)], [_ramp(8)], 50.0, 25.0)
+    p, _ = slrtp.scoring_frames([_ramp(8)], [_ramp(8)], 50.0, 25.0)
     assert len(p[0]) == 8
     assert "predictions at 50 fps against 25 fps ground truth" in caplog.text
 
@@ -236,10 +236,10 @@ def test_score_system_scores_the_frames_it_is_given():
     gt = _ramp(10) * 2.0
     pred = gt.copy()
     pred[1::2] += 7.0  # odd frames wrong; dropped by the 25 fps rule
-    p, g = metrics.scoring_frames([pred], [gt], 25.0, 25.0)
-    assert metrics.score_system(None, None, p, g)["DTW-MJE"] == 0.0
-    p, g = metrics.scoring_frames([pred], [gt], 12.5, 25.0)  # taken as they are: every frame counts
-    assert metrics.score_system(None, None, p, g)["DTW-MJE"] > 0.5
+    p, g = slrtp.scoring_frames([pred], [gt], 25.0, 25.0)
+    assert slrtp.score_system(None, None, p, g)["DTW-MJE"] == 0.0
+    p, g = slrtp.scoring_frames([pred], [gt], 12.5, 25.0)  # taken as they are: every frame counts
+    assert slrtp.score_system(None, None, p, g)["DTW-MJE"] > 0.5
 
 
 # --- total_distance and avg_duration --------------------------------------------------------------
@@ -248,41 +248,41 @@ def test_score_system_scores_the_frames_it_is_given():
 def _wrists(left, right):
     """(T, 178, 3) poses with the left wrist (slot 5) and right wrist (slot 2) at the given x positions."""
     out = np.zeros((len(left), 178, 3))
-    out[:, metrics.LEFT_WRIST, 0] = left
-    out[:, metrics.RIGHT_WRIST, 0] = right
+    out[:, slrtp.LEFT_WRIST, 0] = left
+    out[:, slrtp.RIGHT_WRIST, 0] = right
     return out
 
 
 def test_total_distance_is_a_ratio_of_mean_wrist_travel_per_wrist_averaged():
-    assert (metrics.LEFT_WRIST, metrics.RIGHT_WRIST) == (5, 2)  # SLRTP's LWrist and RWrist
+    assert (slrtp.LEFT_WRIST, slrtp.RIGHT_WRIST) == (5, 2)  # SLRTP's LWrist and RWrist
     gt = [_wrists([0, 1, 2, 3], [0, 2, 0, 2]), _wrists([0, 0, 0, 1], [0, 0, 0, 0])]  # left 3, 1; right 6, 0
     pred = [_wrists([0, 1, 1], [0, 1, 0]), _wrists([0, 1, 0, 1, 0], [0, 0, 0, 0, 0])]  # left 1, 4; right 2, 0
     # left: mean 2.5 / mean 2 = 1.25; right: mean 1 / mean 3 = 1/3; averaged
-    assert metrics.total_distance(pred, gt) == pytest.approx((1.25 + 1 / 3) / 2)
-    assert metrics.total_distance(gt, gt) == 1.0
+    assert slrtp.total_distance(pred, gt) == pytest.approx((1.25 + 1 / 3) / 2)
+    assert slrtp.total_distance(gt, gt) == 1.0
     # a prediction frozen in place travels nowhere
-    assert metrics.total_distance([g[:1].repeat(5, axis=0) for g in gt], gt) == 0.0
-    assert metrics.path_length(np.array([[0, 0, 0], [3, 4, 0], [3, 4, 0]])) == 5.0
+    assert slrtp.total_distance([g[:1].repeat(5, axis=0) for g in gt], gt) == 0.0
+    assert slrtp.path_length(np.array([[0, 0, 0], [3, 4, 0], [3, 4, 0]])) == 5.0
 
 
 def test_avg_duration_is_the_mean_length_ratio():
     gt = [_ramp(4), _ramp(8)]
     pred = [_ramp(2), _ramp(12)]
-    assert metrics.avg_duration(pred, gt) == pytest.approx((0.5 + 1.5) / 2)  # not 14 / 12
+    assert slrtp.avg_duration(pred, gt) == pytest.approx((0.5 + 1.5) / 2)  # not 14 / 12
     with pytest.raises(ValueError, match="wrists"):
-        metrics.total_distance([np.zeros((3, 4, 3))], [np.zeros((3, 4, 3))])
+        slrtp.total_distance([np.zeros((3, 4, 3))], [np.zeros((3, 4, 3))])
 
 
 def test_score_system_reports_the_evaluators_pose_metrics_after_its_frame_rule():
     gt = [_wrists(np.arange(8.0), np.zeros(8))]
     pred = [_wrists(np.arange(8.0) / 2, np.zeros(8))]  # half the travel, same length, at 25 fps
-    p, g = metrics.scoring_frames(pred, gt, 25.0, 25.0)
-    scores = metrics.score_system(None, None, p, g)
+    p, g = slrtp.scoring_frames(pred, gt, 25.0, 25.0)
+    scores = slrtp.score_system(None, None, p, g)
     assert scores["avg_duration"] == 1.0
     assert math.isnan(scores["total_distance"])  # the right wrist never moves in the ground truth: 0 / 0
     gt = [_wrists(np.arange(8.0), np.arange(8.0))]
-    p, g = metrics.scoring_frames(pred, gt, 12.5, 25.0)  # 8 frames taken as they are vs 4 ground-truth ones
-    scores = metrics.score_system(None, None, p, g)
+    p, g = slrtp.scoring_frames(pred, gt, 12.5, 25.0)  # 8 frames taken as they are vs 4 ground-truth ones
+    scores = slrtp.score_system(None, None, p, g)
     assert scores["avg_duration"] == 2.0
     assert scores["total_distance"] == pytest.approx((3.5 / 6 + 0.0) / 2)
 
@@ -296,7 +296,7 @@ REFS = ["the cat is on the mat", "a big dog barks"]
 def test_bleu_by_hand():
     # hyp/ref lengths 8/10 -> BP = exp(1 - 10/8); matches: 1-grams 7/8, 2-grams 3/6, 3-grams 1/4, 4-grams 0/3
     bp = math.exp(-0.25)
-    got = metrics.bleu(HYPS, REFS)
+    got = slrtp.bleu(HYPS, REFS)
     assert got["BLEU-1"] == pytest.approx(100 * bp * 7 / 8)
     assert got["BLEU-2"] == pytest.approx(100 * bp * (7 / 8 * 1 / 2) ** (1 / 2))
     assert got["BLEU-3"] == pytest.approx(100 * bp * (7 / 8 * 1 / 2 * 1 / 4) ** (1 / 3))
@@ -307,67 +307,67 @@ def test_bleu_equals_sacrebleu_cumulative_orders_and_is_case_sensitive():
     hyps = ["ich gehe heute nach hause und esse", "morgen regnet es im norden stark", "der wind weht"]
     refs = ["ich gehe morgen nach hause", "morgen regnet es im süden stark und lange",
             "der wind weht kräftig aus west"]
-    got = metrics.bleu(hyps, refs)
+    got = slrtp.bleu(hyps, refs)
     for n in range(1, 5):
         ref = BLEU(tokenize="none", smooth_method="floor", smooth_value=0.0, effective_order=True,
                    max_ngram_order=n).corpus_score(hyps, [refs]).score
         assert got[f"BLEU-{n}"] == pytest.approx(ref)
-    assert metrics.bleu(["Der Wind"], ["der wind"])["BLEU-1"] == 0.0
+    assert slrtp.bleu(["Der Wind"], ["der wind"])["BLEU-1"] == 0.0
 
 
 def test_bleu_is_zero_when_no_hypothesis_has_n_tokens():
     # SLRTP: no 2-grams at all -> precision 0 -> BLEU-2 = 0 (sacrebleu 2.x effective order would give 100)
-    got = metrics.bleu(["hallo", "welt"], ["hallo", "welt"])
+    got = slrtp.bleu(["hallo", "welt"], ["hallo", "welt"])
     assert got["BLEU-1"] == pytest.approx(100.0)
     assert got["BLEU-2"] == got["BLEU-3"] == got["BLEU-4"] == 0.0
 
 
 def test_chrf_corpus_statistics_by_hand():
     # "ab"/"ac": 1-gram P = R = 1/2, no 2-gram match -> mean P = R = 1/4 over 2 orders -> 25
-    assert metrics.chrf(["ab"], ["ac"]) == pytest.approx(25.0)
+    assert slrtp.chrf(["ab"], ["ac"]) == pytest.approx(25.0)
     # corpus: 1-grams 4/5, 2-grams 2/3, 3-grams 1/1 -> mean 0.8222 (not the sentence mean (25 + 100) / 2)
-    assert metrics.chrf(["ab", "xyz"], ["ac", "xyz"]) == pytest.approx(100 * (0.8 + 2 / 3 + 1) / 3)
+    assert slrtp.chrf(["ab", "xyz"], ["ac", "xyz"]) == pytest.approx(100 * (0.8 + 2 / 3 + 1) / 3)
 
 
 def test_rouge_l_by_hand():
-    assert metrics.lcs_length(HYPS[0].split(" "), REFS[0].split(" ")) == 5
+    assert slrtp.lcs_length(HYPS[0].split(" "), REFS[0].split(" ")) == 5
     # sentence 1: LCS 5, P = R = 5/6 -> F = 5/6; sentence 2: LCS 2, P = 1, R = 1/2
     f2 = (1 + 1.44) * 1 * 0.5 / (0.5 + 1.44 * 1)
-    assert metrics.rouge_l(HYPS[1], REFS[1]) == pytest.approx(f2)
-    assert metrics.rouge(HYPS, REFS) == pytest.approx(100 * (5 / 6 + f2) / 2)
+    assert slrtp.rouge_l(HYPS[1], REFS[1]) == pytest.approx(f2)
+    assert slrtp.rouge(HYPS, REFS) == pytest.approx(100 * (5 / 6 + f2) / 2)
     # beta weights recall: swapping P and R changes the score
-    assert metrics.rouge_l(REFS[1], HYPS[1]) == pytest.approx(2.44 * 0.5 / (1 + 1.44 * 0.5))
+    assert slrtp.rouge_l(REFS[1], HYPS[1]) == pytest.approx(2.44 * 0.5 / (1 + 1.44 * 0.5))
 
 
 def test_rouge_l_empty_strings():
-    assert metrics.rouge_l("", "") == 1.0  # one empty token each
-    assert metrics.rouge_l("", "a b") == 0.0
-    assert metrics.rouge_l("", "a  b") == pytest.approx(2.44 * 1 * (1 / 3) / (1 / 3 + 1.44))
+    assert slrtp.rouge_l("", "") == 1.0  # one empty token each
+    assert slrtp.rouge_l("", "a b") == 0.0
+    assert slrtp.rouge_l("", "a  b") == pytest.approx(2.44 * 1 * (1 / 3) / (1 / 3 + 1.44))
 
 
 def test_wer_is_corpus_level_after_normalisation():
     # sentence 1: 1 substitution / 4 words; sentence 2: 2 insertions / 2 words
     # corpus (1 + 2) / (4 + 2) = 50; a mean of sentence WERs would be 62.5
-    assert metrics.wer(["a x c d", "e f g h"], ["a b c d", "e f"]) == pytest.approx(50.0)
-    assert metrics.wer(["A, x. C  d!"], ["a b c d"]) == pytest.approx(25.0)  # case, punctuation, spaces
-    assert metrics.wer(["Guten-Tag «heute»"], ["gutentag heute"]) == 0.0  # punctuation removed, no space
+    assert slrtp.wer(["a x c d", "e f g h"], ["a b c d", "e f"]) == pytest.approx(50.0)
+    assert slrtp.wer(["A, x. C  d!"], ["a b c d"]) == pytest.approx(25.0)  # case, punctuation, spaces
+    assert slrtp.wer(["Guten-Tag «heute»"], ["gutentag heute"]) == 0.0  # punctuation removed, no space
 
 
 def test_score_system_keys_and_nan_without_poses():
-    scores = metrics.score_system(HYPS, REFS)
-    assert tuple(scores) == metrics.METRIC_KEYS
+    scores = slrtp.score_system(HYPS, REFS)
+    assert tuple(scores) == slrtp.METRIC_KEYS
     assert math.isnan(scores["DTW-MJE"]) and math.isnan(scores["total_distance"])
-    assert scores["BLEU-1"] == pytest.approx(metrics.bleu(HYPS, REFS)["BLEU-1"])
-    assert scores["ROUGE"] == pytest.approx(metrics.rouge(HYPS, REFS))
-    assert scores["WER"] == pytest.approx(metrics.wer(HYPS, REFS))
+    assert scores["BLEU-1"] == pytest.approx(slrtp.bleu(HYPS, REFS)["BLEU-1"])
+    assert scores["ROUGE"] == pytest.approx(slrtp.rouge(HYPS, REFS))
+    assert scores["WER"] == pytest.approx(slrtp.wer(HYPS, REFS))
     with pytest.raises(ValueError, match="same order"):
-        metrics.score_system(HYPS, REFS[:1])
+        slrtp.score_system(HYPS, REFS[:1])
     with pytest.raises(ValueError, match="unknown"):
-        metrics.score_system(None, None, [_ramp(2)], [_ramp(2)], dtw="soft")
+        slrtp.score_system(None, None, [_ramp(2)], [_ramp(2)], dtw="soft")
 
 
 def test_word_error_rates_split_wer_into_its_parts():
-    from pipelib.evaluation.metrics import wer, word_error_rates
+    from pipelib.metrics.slrtp import wer, word_error_rates
 
     refs = ["REGEN NORD MORGEN", "SONNE SUED"]
     hyps = ["regen WEST", "SONNE SUED HEUTE"]  # 1 sub + 1 del, then 1 ins; case is normalised

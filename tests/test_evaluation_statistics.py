@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from pipelib.evaluation import metrics, statistics
+from pipelib.metrics import slrtp, statistics
 
 WORDS = ["regen", "sonne", "wind", "schnee", "norden", "sueden", "osten", "westen", "heute", "morgen", "am",
          "im", "und"]
@@ -46,13 +46,13 @@ def _system(n, seed=0, noise=0.1):
 
 def test_points_equal_the_metrics_and_sentence_stats_sum_to_the_corpus_score():
     stats, (hyps, refs, pred, gt) = _system(12)
-    scores = metrics.score_system(hyps, refs, pred, gt)
-    assert list(stats) == list(metrics.METRIC_KEYS)
+    scores = slrtp.score_system(hyps, refs, pred, gt)
+    assert list(stats) == list(slrtp.METRIC_KEYS)
     for key, s in stats.items():
         assert s.point == scores[key], key  # identical, not approximately
         assert s.score(s.values.sum(axis=0)) == pytest.approx(s.point, rel=1e-12), key
-    assert metrics.wer_from_stats(metrics.wer_sentence_stats(hyps, refs).sum(axis=0)) == \
-        metrics.word_error_rates(hyps, refs)
+    assert slrtp.wer_from_stats(slrtp.wer_sentence_stats(hyps, refs).sum(axis=0)) == \
+        slrtp.word_error_rates(hyps, refs)
 
 
 def test_resampled_scores_recompute_corpus_metrics_on_the_drawn_sentences():
@@ -63,12 +63,12 @@ def test_resampled_scores_recompute_corpus_metrics_on_the_drawn_sentences():
     boot = {k: statistics.resampled_scores(s, counts) for k, s in stats.items()}
     for b, row in enumerate(counts):
         drawn = np.repeat(np.arange(10), row)  # the resampled corpus, sentence by sentence
-        direct = metrics.score_system([hyps[i] for i in drawn], [refs[i] for i in drawn],
+        direct = slrtp.score_system([hyps[i] for i in drawn], [refs[i] for i in drawn],
                                       [pred[i] for i in drawn], [gt[i] for i in drawn])
-        for key in metrics.METRIC_KEYS:
+        for key in slrtp.METRIC_KEYS:
             assert boot[key][b] == pytest.approx(direct[key], rel=1e-9), (key, b)
     # corpus-level, not a mean of sentence scores: BLEU-1 of the whole differs from the mean sentence BLEU-1
-    mean_sentence = np.mean([metrics.bleu([h], [r])["BLEU-1"] for h, r in zip(hyps, refs, strict=True)])
+    mean_sentence = np.mean([slrtp.bleu([h], [r])["BLEU-1"] for h, r in zip(hyps, refs, strict=True)])
     assert stats["BLEU-1"].point != pytest.approx(mean_sentence, rel=1e-3)
 
 
@@ -100,7 +100,7 @@ def test_paired_test_detects_a_real_difference_and_not_a_null_one():
     systems = {"perfect": perfect, "noisy": noisy, "same-process": same_process, "even": even, "odd": odd}
     rows = statistics.bootstrap(systems, 1000, seed=3)
     pairs = rows[rows["versus"] != ""].set_index(["system", "versus", "metric"])
-    for m in metrics.TEXT_KEYS:
+    for m in slrtp.TEXT_KEYS:
         real = pairs.loc[("noisy", "perfect", m)]
         assert real["p_value"] < 0.01 and not real["ci_low"] <= 0 <= real["ci_high"], m
         for null in (pairs.loc[("same-process", "noisy", m)], pairs.loc[("odd", "even", m)]):
@@ -116,7 +116,7 @@ def test_paired_test_rejects_about_five_percent_of_null_pairs():
     _, refs = _corpus(40, seed=9)
 
     def wer_of(seed):
-        values = metrics.wer_sentence_stats(_noisy(refs, seed), refs)
+        values = slrtp.wer_sentence_stats(_noisy(refs, seed), refs)
         score = statistics.text_statistics(refs[:1], refs[:1])["WER"].score
         return statistics.MetricStats(score(values.sum(axis=0)), values, score)
 
@@ -136,7 +136,7 @@ def test_bootstrap_rows_pairs_and_plan():
     rows = statistics.bootstrap({"GT": a, "X": b, "Y": c}, 1000, seed=11)
     assert list(rows.columns) == statistics.INTERVAL_COLUMNS
     own = rows[rows["versus"] == ""]
-    assert len(own) == 3 * len(metrics.METRIC_KEYS) and own["p_value"].isna().all()
+    assert len(own) == 3 * len(slrtp.METRIC_KEYS) and own["p_value"].isna().all()
     pairs = rows[rows["versus"] != ""]
     compared = sorted(set(zip(pairs["system"], pairs["versus"], strict=True)))
     assert compared == [("X", "GT"), ("Y", "GT"), ("Y", "X")]

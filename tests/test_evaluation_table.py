@@ -8,7 +8,7 @@ import slrtp_helpers as sh
 
 from pipelib.evaluation.back_translator import load_back_translator, train_back_translator
 from pipelib.evaluation.back_translators import TrainedBackTranslator
-from pipelib.evaluation.predictions import PredictionSource, read_h5_predictions
+from pipelib.evaluation.predictions import PredictionSource
 from pipelib.evaluation.slrtp_model import SlrtpBackTranslator
 from pipelib.evaluation.stage import prediction_sources, run_report, run_table
 from pipelib.evaluation.table import (
@@ -21,6 +21,7 @@ from pipelib.evaluation.table import (
     stats_path,
 )
 from pipelib.io import shards
+from pipelib.production.predictions import read_predictions
 from pipelib.skeletons.read import read_split
 
 TEXTS = ["regen im norden", "sonne im sueden", "wind im westen", "schnee im osten"]
@@ -214,7 +215,7 @@ def test_prediction_frame_rate_from_the_file_else_the_source_else_the_ground_tru
     import torch
 
     skel, pred, bt, _ = corpus
-    poses, rates = read_h5_predictions(pred, "test")
+    poses, rates = read_predictions(pred, "test")
     assert set(rates.values()) == {FPS}  # our files record it: scored [::2] like the ground truth
     half = tmp_path / "half.pt"  # the same poses already at half the rate (the evaluator's --fps 12 case)
     torch.save({k: torch.from_numpy(np.ascontiguousarray(v[::2])) for k, v in poses.items()}, half)
@@ -330,7 +331,7 @@ def test_stage_writes_table_stats_report_and_provenance(corpus, tmp_path, monkey
 def test_frame_rates_come_from_the_files(corpus, tmp_path):
     skel, pred, _, _ = corpus
     assert {s.fps for s in read_split(skel, "test")} == {FPS}
-    assert set(read_h5_predictions(pred, "test")[1].values()) == {FPS}
+    assert set(read_predictions(pred, "test")[1].values()) == {FPS}
     bare = tmp_path / "bare.h5"  # a skeleton file written before frame rates were recorded
     with shards.ShardWriter(bare) as w:
         w.write(shards.VideoArrays("v", np.zeros((2, 534), np.float32), np.ones(2, bool),

@@ -147,7 +147,7 @@ def test_training_beats_the_constant_baseline(corpus, gloss_run):
     assert rec.target == "gloss" and rec.model.cfg.input_dim == SIGNAL and not rec.model.training
     test = corpus["rows"].query("split == 'test'")
     x = list(read_pruned_latents(corpus["latents"], test["id"], corpus["mask"]).values())
-    from pipelib.evaluation.metrics import wer
+    from pipelib.metrics.slrtp import wer
     from pipelib.signx.latent_data import most_frequent
     train_glosses = corpus["rows"].query("split == 'train'")["gloss"].tolist()
     base = wer([most_frequent(train_glosses)] * len(test), test["gloss"].tolist())

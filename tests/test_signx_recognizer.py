@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from pipelib.batching import pad_token_ids
-from pipelib.evaluation.metrics import wer
+from pipelib.metrics.slrtp import wer
 from pipelib.models.decoding import StepOutput, beam_search
 from pipelib.signx.entropy_penalty import attention_entropy, entropy_penalty
 from pipelib.signx.recognizer import (

@@ -1,7 +1,7 @@
 from pipelib import runlog
 
 with runlog.job(snakemake.log[0]):
-    from pipelib.production.generate import write_predictions
+    from pipelib.production.predictions import write_predictions
 
     write_predictions(
         snakemake.input.generator,

@@ -25,7 +25,7 @@ SHOWN = ["system", "back_translator_kind", "DTW-MJE", "BLEU-1", "BLEU-4", "ROUGE
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from pipelib.evaluation.back_translators import KINDS
-    from pipelib.evaluation.dtw import METHODS
+    from pipelib.metrics.dtw import METHODS
     from pipelib.skeletons.layout import LAYOUTS
 
     parser.add_argument("skeletons", help="ground-truth skeletons.h5 of the dataset")

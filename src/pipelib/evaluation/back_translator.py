@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from pipelib.batching import batch_indices, pad_sequences, pad_token_ids
-from pipelib.evaluation.metrics import GT_STEP, bleu, subsample
+from pipelib.metrics.slrtp import GT_STEP, bleu, subsample
 from pipelib.models.back_translation import SignLanguageTransformer, SLTConfig
 from pipelib.skeletons.read import read_layout, read_split
 from pipelib.text.vocab import Vocab

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelib.io import shards
+from pipelib.production.predictions import read_predictions
 from pipelib.skeletons.layout import N_JOINTS, check_layout
 from pipelib.skeletons.read import read_layout
 
@@ -57,19 +57,6 @@ class PredictionSource:
             raise ValueError(f"predictions {self.path}: fps must be > 0, got {self.fps}")
         return [float(recorded[i]) if i in recorded else float(self.fps) if self.fps is not None else float(g)
                 for i, g in zip(ids, gt_fps, strict=True)]
-
-
-def read_h5_predictions(path: str | os.PathLike[str],
-                        split: str) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Generated poses (L, 178, 3) of ``split`` by id, from a prediction HDF5 of this pipeline, and the
-    frame rate (attribute ``fps``) of each sequence that records one."""
-    poses, rates = {}, {}
-    for v in shards.iter_videos(path, extras=False):
-        if v.attrs.get("split") == split:
-            poses[v.video_id] = v.features.reshape(v.n_frames, N_JOINTS, 3)
-            if "fps" in v.attrs:
-                rates[v.video_id] = float(v.attrs["fps"])
-    return poses, rates
 
 
 class _NumericUnpickler(pickle.Unpickler):
@@ -156,7 +143,7 @@ def read_prediction_file(path: str | os.PathLike[str], split: str | None = None
     if suffix == ".h5":
         if split is None:
             raise ValueError(f"{p}: give the split to read from a prediction HDF5")
-        poses, rates = read_h5_predictions(p, split)
+        poses, rates = read_predictions(p, split)
         return poses, read_layout(p), rates
     if suffix == ".json":
         data = json.loads(p.read_text(encoding="utf-8"))

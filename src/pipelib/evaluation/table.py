@@ -38,22 +38,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelib.evaluation import dtw as dtw_methods
-from pipelib.evaluation import statistics
 from pipelib.evaluation.back_translator import pose_inputs
 from pipelib.evaluation.back_translators import BackTranslator
-from pipelib.evaluation.metrics import METRIC_KEYS, scoring_frames
 from pipelib.evaluation.predictions import PredictionSource, align_to_ids, read_prediction_file
 from pipelib.io.atomic import atomic_path, write_text_atomic
+from pipelib.metrics import catalog, statistics
+from pipelib.metrics import dtw as dtw_methods
+from pipelib.metrics.slrtp import scoring_frames
 from pipelib.skeletons.layout import SLRTP, check_layout, layout_mismatch
 from pipelib.skeletons.read import SkeletonSequence, read_layout, read_split
 
 log = logging.getLogger("pipelib.evaluation")
 
-PAPER_COLUMNS = ["DTW-MJE", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "chrF"]
+#: The columns DARSLP reports (``reported`` and ``difference`` rows; ``pipelib.metrics.catalog.PAPER``).
+PAPER_COLUMNS = list(catalog.PAPER)
 #: Every metric of ``score_system``, the paper's first (then WER, total_distance, avg_duration).
-METRIC_COLUMNS = [*PAPER_COLUMNS, *(k for k in METRIC_KEYS if k not in PAPER_COLUMNS)]
-POSE_FORMAT_COLUMNS = ("DTW-MJE", "total_distance", "avg_duration")
+METRIC_COLUMNS = list(catalog.SLRTP)
 KEY_COLUMNS = ["system", "source", "back_translator_kind"]
 INFO_COLUMNS = ["split", "n_sequences", "dtw", "back_translator", "layout", "layout_note", "warning"]
 COLUMNS = [*KEY_COLUMNS, *METRIC_COLUMNS, *INFO_COLUMNS]
@@ -168,7 +168,7 @@ def score_table(skeleton_h5: str | os.PathLike[str],
             kind = _kind(bt)
             text = statistics.text_statistics(bt.translate(inputs), refs) if bt is not None else {}
             found_stats = {**text, **pose}
-            per_bt[kind][system.name] = {k: found_stats[k] for k in METRIC_KEYS if k in found_stats}
+            per_bt[kind][system.name] = {k: found_stats[k] for k in METRIC_COLUMNS if k in found_stats}
             scores = {k: v.point for k, v in per_bt[kind][system.name].items()}
             rows.append({"system": system.name, "source": "measured", "back_translator_kind": kind,
                          **scores, "split": split, "n_sequences": len(gt), "dtw": dtw_label,
@@ -239,7 +239,7 @@ def _cell(metric: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return ""
     if isinstance(value, float):
-        return f"{value:.4f}" if metric in ("DTW-MJE", "total_distance", "avg_duration") else f"{value:.2f}"
+        return catalog.cell(metric, value)
     return str(value)
 
 

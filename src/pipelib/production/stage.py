@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from pipelib.evaluation.metrics import subsample
-from pipelib.evaluation.predictions import read_h5_predictions
+from pipelib.metrics.slrtp import subsample
+from pipelib.production.predictions import read_predictions
 from pipelib.production.render import render_comparisons
 from pipelib.skeletons.read import read_layout, read_split
 
@@ -31,7 +31,7 @@ def render(predictions_h5: str | os.PathLike[str], skeleton_h5: str | os.PathLik
     above the generated panels."""
     render_fps = float(section.get("render_fps", 12.5))
     gt = read_split(skeleton_h5, split)
-    pred, rates = read_h5_predictions(predictions_h5, split)
+    pred, rates = read_predictions(predictions_h5, split)
     gt_seqs = [(s.video_id, s.text, subsample(s.poses, render_step(s.fps, render_fps)),
                 subsample(s.joint_mask, render_step(s.fps, render_fps))) for s in gt]
     gt_fps = {s.video_id: s.fps for s in gt}

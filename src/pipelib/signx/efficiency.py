@@ -59,8 +59,8 @@ import torch
 
 from pipelib import provenance
 from pipelib.datasets.manifest import read_manifest
-from pipelib.evaluation.metrics import wer
 from pipelib.io.atomic import atomic_path, write_text_atomic
+from pipelib.metrics.slrtp import wer
 from pipelib.signx.frames_input import entry_frames
 from pipelib.signx.latent_data import read_pruned_latents
 from pipelib.signx.pruning import PruningMask

@@ -12,14 +12,14 @@ Every row scores one system's outputs against one reference kind on one split. C
   latents, scored as empty outputs; 0 for baselines, which need no latents)
 - ``WER``, ``SUB``, ``DEL``, ``INS``: corpus word error rate and its substitution / deletion / insertion
   parts, each in % of reference words (WER = SUB + DEL + INS), with the SLRTP normalisation of
-  ``pipelib.evaluation.metrics.wer`` (lower-cased, punctuation removed)
-- ``BLEU-1`` .. ``BLEU-4``, ``ROUGE``: ``pipelib.evaluation.metrics`` (SLRTP definitions, 0-100)
+  ``pipelib.metrics.slrtp.wer`` (lower-cased, punctuation removed)
+- ``BLEU-1`` .. ``BLEU-4``, ``ROUGE``: ``pipelib.metrics.slrtp`` (SLRTP definitions, 0-100)
 - ``sacreBLEU``: sacrebleu's default corpus BLEU (13a tokenisation, exp smoothing), for comparison
   with papers that report it
 - ``checkpoint``: the recogniser file and the start of the sha256 of its weights (empty for baselines)
 - ``warning``: set when the row scores fewer than ``evaluation.statistics.min_sentences`` sentences
 - ``<metric>_lo``, ``<metric>_hi`` for every metric above: its bootstrap interval over sentences
-  (``pipelib.evaluation.statistics``; ``evaluation.statistics``: resamples, seed, confidence), corpus
+  (``pipelib.metrics.statistics``; ``evaluation.statistics``: resamples, seed, confidence), corpus
   metrics recomputed on every resample
 - ``WER_p_vs_baseline``, ``BLEU-4_p_vs_baseline``: two-sided paired bootstrap p-value of the row's
   difference from the ``most-frequent-train`` row of the same split and target (empty for that row)
@@ -47,8 +47,8 @@ import sacrebleu
 
 from pipelib import provenance
 from pipelib.datasets.manifest import read_manifest
-from pipelib.evaluation import metrics, statistics
 from pipelib.io.atomic import atomic_path, write_text_atomic
+from pipelib.metrics import catalog, slrtp, statistics
 from pipelib.signx.latent_data import SplitText, most_frequent, read_pruned_latents, split_text
 from pipelib.signx.pruning import PruningMask
 from pipelib.signx.train_recognizer import LoadedRecognizer, check_section, decode, load_recognizer
@@ -56,7 +56,7 @@ from pipelib.training.checkpoint import weights_sha256
 
 log = logging.getLogger("pipelib.signx")
 
-METRICS = ["WER", "SUB", "DEL", "INS", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "sacreBLEU"]
+METRICS = list(catalog.RECOGNITION)  # names and order: pipelib.metrics.catalog
 INTERVAL_COLUMNS = [f"{m}_{end}" for m in METRICS for end in ("lo", "hi")]
 P_COLUMNS = ["WER_p_vs_baseline", "BLEU-4_p_vs_baseline"]
 COLUMNS = ["system", "target", "decoding", "split", "n_sequences", "n_missing", *METRICS, "checkpoint",
@@ -68,26 +68,26 @@ SECTION_KEYS = ("splits", "split", "batch_size", "decoding")
 
 def score_outputs(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
     """WER/SUB/DEL/INS, BLEU-1..4, ROUGE and sacreBLEU of outputs against references."""
-    scores = metrics.word_error_rates(hyps, refs)
-    scores.update(metrics.bleu(hyps, refs))
-    scores["ROUGE"] = metrics.rouge(hyps, refs)
+    scores = slrtp.word_error_rates(hyps, refs)
+    scores.update(slrtp.bleu(hyps, refs))
+    scores["ROUGE"] = slrtp.rouge(hyps, refs)
     scores["sacreBLEU"] = float(sacrebleu.corpus_bleu(list(hyps), [list(refs)]).score)
     return scores
 
 
 def output_statistics(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, statistics.MetricStats]:
     """Per-sentence statistics of every metric of :func:`score_outputs`, for the bootstrap."""
-    wer_stats = metrics.wer_sentence_stats(hyps, refs)
-    wer_point = metrics.word_error_rates(hyps, refs)
-    out = {k: statistics.MetricStats(wer_point[k], wer_stats, lambda st, k=k: metrics.wer_from_stats(st)[k])
+    wer_stats = slrtp.wer_sentence_stats(hyps, refs)
+    wer_point = slrtp.word_error_rates(hyps, refs)
+    out = {k: statistics.MetricStats(wer_point[k], wer_stats, lambda st, k=k: slrtp.wer_from_stats(st)[k])
            for k in ("WER", "SUB", "DEL", "INS")}
-    bleu_stats = metrics.bleu_sentence_stats(hyps, refs)
-    bleu_point = metrics.bleu_from_stats(bleu_stats.sum(axis=0))
+    bleu_stats = slrtp.bleu_sentence_stats(hyps, refs)
+    bleu_point = slrtp.bleu_from_stats(bleu_stats.sum(axis=0))
     for n in range(1, 5):
         key = f"BLEU-{n}"
         out[key] = statistics.MetricStats(bleu_point[key], bleu_stats,
-                                          lambda st, key=key: metrics.bleu_from_stats(st)[key])
-    out["ROUGE"] = statistics.MetricStats(metrics.rouge(hyps, refs), metrics.rouge_sentence_stats(hyps, refs),
+                                          lambda st, key=key: slrtp.bleu_from_stats(st)[key])
+    out["ROUGE"] = statistics.MetricStats(slrtp.rouge(hyps, refs), slrtp.rouge_sentence_stats(hyps, refs),
                                           lambda st: float(st[0] / st[1]))
     sacre = sacrebleu.BLEU()  # the defaults of sacrebleu.corpus_bleu, its own sufficient statistics
     out["sacreBLEU"] = statistics.MetricStats(

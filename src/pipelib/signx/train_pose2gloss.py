@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from pipelib.batching import batch_indices
-from pipelib.evaluation.metrics import wer
+from pipelib.metrics.slrtp import wer
 from pipelib.signx.data import FusedCorpus, check_keys, gloss_vocab, pose_batch, split_rows
 from pipelib.signx.pose2gloss import Pose2Gloss, Pose2GlossConfig, pose2gloss_loss
 from pipelib.text.vocab import Vocab

@@ -40,8 +40,8 @@ from pipelib import provenance
 from pipelib.batching import batch_indices
 from pipelib.datasets.manifest import read_manifest
 from pipelib.datasets.values import require_split
-from pipelib.evaluation.metrics import bleu, wer
 from pipelib.io.atomic import write_text_atomic
+from pipelib.metrics.slrtp import bleu, wer
 from pipelib.signx.latent_data import (
     build_vocab,
     check_width,

@@ -31,7 +31,7 @@ def export_slrtp(h5_path: str | os.PathLike[str], split: str, out_pt: str | os.P
     """Write the ``split`` sequences of ``h5_path`` to ``out_pt``; returns how many were written.
 
     ``h5_path``: a skeleton file (:func:`~pipelib.skeletons.write.write_skeletons`) or a prediction
-    file (:func:`pipelib.production.generate.write_predictions`); either records its layout. Masked
+    file (:func:`pipelib.production.predictions.write_predictions`); either records its layout. Masked
     joints are exported as 0. ``drop_empty_frames`` leaves out frames without a body (the evaluator
     has no mask); by default every frame is kept, so F = the sequence's frame count.
     """

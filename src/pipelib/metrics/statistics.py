@@ -1,7 +1,7 @@
 """Confidence intervals and paired significance tests by bootstrap resampling over sentences.
 
 Every metric is a function of per-sentence sufficient statistics summed over the sentences scored
-(``pipelib.evaluation.metrics``: ``*_sentence_stats`` and ``*_from_stats``). A resample draws n sentences
+(``pipelib.metrics.slrtp``: ``*_sentence_stats`` and ``*_from_stats``). A resample draws n sentences
 with replacement and recomputes each metric from the drawn sentences' summed statistics, so corpus-level
 metrics (BLEU, chrF, WER, DTW-MJE's pooled mean, total_distance's ratio of means) are recomputed on
 every resample, never averaged per sentence. Aligned DTW errors are per-sentence statistics computed
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelib.evaluation import metrics
+from pipelib.metrics import slrtp
 
 INTERVAL_COLUMNS = ["system", "metric", "versus", "estimate", "ci_low", "ci_high", "p_value"]
 #: ``evaluation.statistics`` keys and their defaults (also in the config schema).
@@ -52,7 +52,7 @@ def settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class MetricStats:
-    """One metric of one system: its corpus score as ``metrics`` computes it (``point``), per-sentence
+    """One metric of one system: its corpus score as ``slrtp`` computes it (``point``), per-sentence
     statistics ``values`` (n, k) and ``score``, which maps a (k,) column sum to the metric's value."""
 
     point: float
@@ -69,43 +69,43 @@ def _pick(fn: Callable[[np.ndarray], Mapping[str, float]], key: str) -> Callable
 
 
 def text_statistics(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, MetricStats]:
-    """BLEU-1..4, ROUGE, chrF and WER of back-translated ``hyps`` against ``refs`` (metrics.TEXT_KEYS)."""
-    bleu_stats = metrics.bleu_sentence_stats(hyps, refs)
-    bleu_point = metrics.bleu_from_stats(bleu_stats.sum(axis=0))
-    out = {k: MetricStats(bleu_point[k], bleu_stats, _pick(metrics.bleu_from_stats, k))
+    """BLEU-1..4, ROUGE, chrF and WER of back-translated ``hyps`` against ``refs`` (slrtp.TEXT_KEYS)."""
+    bleu_stats = slrtp.bleu_sentence_stats(hyps, refs)
+    bleu_point = slrtp.bleu_from_stats(bleu_stats.sum(axis=0))
+    out = {k: MetricStats(bleu_point[k], bleu_stats, _pick(slrtp.bleu_from_stats, k))
            for k in ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4")}
-    rouge_stats = metrics.rouge_sentence_stats(hyps, refs)
-    out["ROUGE"] = MetricStats(metrics.rouge(hyps, refs), rouge_stats, lambda s: float(s[0] / s[1]))
-    out["chrF"] = MetricStats(metrics.chrf(hyps, refs), metrics.chrf_sentence_stats(hyps, refs),
-                              metrics.chrf_from_stats)
-    out["WER"] = MetricStats(metrics.wer(hyps, refs), metrics.wer_sentence_stats(hyps, refs),
-                             _pick(metrics.wer_from_stats, "WER"))
+    rouge_stats = slrtp.rouge_sentence_stats(hyps, refs)
+    out["ROUGE"] = MetricStats(slrtp.rouge(hyps, refs), rouge_stats, lambda s: float(s[0] / s[1]))
+    out["chrF"] = MetricStats(slrtp.chrf(hyps, refs), slrtp.chrf_sentence_stats(hyps, refs),
+                              slrtp.chrf_from_stats)
+    out["WER"] = MetricStats(slrtp.wer(hyps, refs), slrtp.wer_sentence_stats(hyps, refs),
+                             _pick(slrtp.wer_from_stats, "WER"))
     return out
 
 
 def pose_statistics(pred_frames: Sequence[Any], gt_frames: Sequence[Any], dtw: str = "fastdtw",
                     radius: int = 1) -> dict[str, MetricStats]:
-    """DTW-MJE, total_distance and avg_duration of scoring frames (after ``metrics.scoring_frames``);
+    """DTW-MJE, total_distance and avg_duration of scoring frames (after ``slrtp.scoring_frames``);
     DTW runs once per sentence here."""
-    dtw_stats = metrics.dtw_sentence_stats(pred_frames, gt_frames, dtw, radius)
-    motion = metrics.motion_sentence_stats(pred_frames, gt_frames)
+    dtw_stats = slrtp.dtw_sentence_stats(pred_frames, gt_frames, dtw, radius)
+    motion = slrtp.motion_sentence_stats(pred_frames, gt_frames)
     motion_sum = motion.sum(axis=0)
     return {
-        "DTW-MJE": MetricStats(metrics.dtw_mje_from_stats(dtw_stats), dtw_stats,
+        "DTW-MJE": MetricStats(slrtp.dtw_mje_from_stats(dtw_stats), dtw_stats,
                                lambda s: float(s[0] / s[1]) if s[1] else math.nan),
-        "total_distance": MetricStats(metrics.total_distance_from_stats(motion_sum), motion,
-                                      metrics.total_distance_from_stats),
-        "avg_duration": MetricStats(metrics.avg_duration_from_stats(motion_sum), motion,
-                                    metrics.avg_duration_from_stats),
+        "total_distance": MetricStats(slrtp.total_distance_from_stats(motion_sum), motion,
+                                      slrtp.total_distance_from_stats),
+        "avg_duration": MetricStats(slrtp.avg_duration_from_stats(motion_sum), motion,
+                                    slrtp.avg_duration_from_stats),
     }
 
 
 def system_statistics(hyps: Sequence[str], refs: Sequence[str], pred_frames: Sequence[Any],
                       gt_frames: Sequence[Any], dtw: str = "fastdtw",
                       radius: int = 1) -> dict[str, MetricStats]:
-    """Every SLRTP metric of one system (metrics.METRIC_KEYS order); points equal ``metrics.score_system``."""
+    """Every SLRTP metric of one system (slrtp.METRIC_KEYS order); points equal ``slrtp.score_system``."""
     found = {**text_statistics(hyps, refs), **pose_statistics(pred_frames, gt_frames, dtw, radius)}
-    return {k: found[k] for k in metrics.METRIC_KEYS}
+    return {k: found[k] for k in slrtp.METRIC_KEYS}
 
 
 def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:

@@ -23,7 +23,7 @@ Text metrics compare back-translated hypotheses with reference sentences, one pa
 Pose metrics, on the scoring frames:
 
 - DTW-MJE aligns each predicted (T, J, 3) sequence to its ground truth with DTW over the flattened
-  frames (``pipelib.evaluation.dtw``: either build of fastdtw, or exact), then takes the mean
+  frames (``pipelib.metrics.dtw``: either build of fastdtw, or exact), then takes the mean
   per-joint Euclidean error over all aligned frame pairs of all sequences together (not a mean of
   per-sequence means).
 - total_distance: for each wrist (left: slot 5, right: slot 2), the mean over sequences of its summed
@@ -36,7 +36,7 @@ The evaluator computes these two in float32 (torch); here they are float64, so t
 
 Every corpus metric is also available as per-sentence sufficient statistics (``*_sentence_stats``)
 whose column sums give the corpus score through the matching ``*_from_stats``: what
-``pipelib.evaluation.statistics`` resamples.
+``pipelib.metrics.statistics`` resamples.
 """
 
 from __future__ import annotations
@@ -50,15 +50,15 @@ import jiwer
 import numpy as np
 from sacrebleu.metrics import BLEU, CHRF
 
-from pipelib.evaluation.dtw import aligner
+from pipelib.metrics import catalog
+from pipelib.metrics.dtw import aligner
 from pipelib.skeletons.layout import BODY_NAMES
 
-log = logging.getLogger("pipelib.evaluation")
+log = logging.getLogger("pipelib.metrics")
 
-METRIC_KEYS = ("DTW-MJE", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "chrF", "WER", "total_distance",
-               "avg_duration")
-TEXT_KEYS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE", "chrF", "WER")
-POSE_KEYS = ("DTW-MJE", "total_distance", "avg_duration")
+METRIC_KEYS = catalog.SLRTP  # names, order, direction and formatting: pipelib.metrics.catalog
+TEXT_KEYS = catalog.SLRTP_TEXT
+POSE_KEYS = catalog.SLRTP_POSE
 ROUGE_BETA = 1.2
 GT_STEP = 2  # the evaluator scores every second ground-truth frame, whatever its rate
 LEFT_WRIST, RIGHT_WRIST = BODY_NAMES.index("left_wrist"), BODY_NAMES.index("right_wrist")  # 5, 2
@@ -150,7 +150,7 @@ def dtw_sentence_stats(pred_poses: Sequence[Any], gt_poses: Sequence[Any], metho
     """Per pair (n, 2) float64: [sum of per-joint aligned errors, number of (frame pair, joint) terms].
 
     pred_poses, gt_poses: per video (T_i, J, 3) and (T'_i, J, 3) arrays (numpy or torch), paired by
-    position. Each pair is aligned by DTW ``method`` (``pipelib.evaluation.dtw.METHODS``, with
+    position. Each pair is aligned by DTW ``method`` (``pipelib.metrics.dtw.METHODS``, with
     ``radius`` for FastDTW) on flattened frames with Euclidean distance. Pairs where either side is None
     or has no frames give [0, 0] (skipped, as SLRTP does).
     """
@@ -402,7 +402,7 @@ def score_system(hyps: Sequence[str] | None, refs: Sequence[str] | None,
 
     hyps, refs: back-translated and reference sentences (None: text metrics are NaN).
     pred_frames, gt_frames: per-video (T, J, 3) poses as scored, i.e. after :func:`scoring_frames`
-    (None: pose metrics are NaN). ``dtw``: a ``pipelib.evaluation.dtw.METHODS`` name, with ``radius``.
+    (None: pose metrics are NaN). ``dtw``: a ``pipelib.metrics.dtw.METHODS`` name, with ``radius``.
     """
     out = dict.fromkeys(METRIC_KEYS, math.nan)
     if hyps is not None or refs is not None:
