@@ -3,7 +3,7 @@
 ``pipelib``'s packages (and top-level modules) in layers, bottom first::
 
     0  errors
-    1  io, provenance, batching, runlog, configkeys
+    1  io, provenance, batching, runlog, configkeys, sections
     2  text, training, models, estimators, synth, audit, report
     3  datasets
     4  skeletons
@@ -31,7 +31,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "pipelib"
 
 LAYERS: list[tuple[str, ...]] = [
     ("errors",),
-    ("io", "provenance", "batching", "runlog", "configkeys"),
+    ("io", "provenance", "batching", "runlog", "configkeys", "sections"),
     ("text", "training", "models", "estimators", "synth", "audit", "report"),
     ("datasets",),
     ("skeletons",),

@@ -127,3 +127,21 @@ def test_views_are_chosen_by_suffix_and_unknown_ones_refused(tmp_path):
     assert "<title>fused/report.csv - dataset ci</title>" in (tmp_path / "f.html").read_text()
     with pytest.raises(ValueError, match="no report view for .parquet"):
         write_view(tmp_path / "m.parquet", tmp_path / "m.html", "ci")
+
+
+def test_page_of_a_measurement_is_skipped_by_the_audit_like_its_source(tmp_path):
+    """efficiency.csv (timings) is skipped by the audit as a measurement; its page showed the same
+    timings and came out as a mismatch between two identical runs."""
+    from pipelib.audit.compare import measurement_reason
+    from pipelib.provenance import sidecar_path
+
+    timings, table = tmp_path / "efficiency.csv", tmp_path / "table5.csv"
+    timings.write_text("path,fps\nlatents,30.1\n")
+    sidecar_path(timings).write_text('{"deterministic": false}')
+    table.write_text("system,BLEU-4\nGT,20.2\n")
+    sidecar_path(table).write_text('{"deterministic": true}')
+    write_view(timings, tmp_path / "efficiency.html", "ci")
+    write_view(table, tmp_path / "table5.html", "ci")
+    assert measurement_reason(tmp_path / "efficiency.html") is not None
+    assert measurement_reason(tmp_path / "table5.html") is None
+    assert not sidecar_path(tmp_path / "table5.html").exists()

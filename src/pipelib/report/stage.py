@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from pipelib.io.atomic import write_text_atomic
+from pipelib.provenance import sidecar_path
 from pipelib.report.markdown import write_markdown_page
 from pipelib.report.renders import write_render_page
 from pipelib.report.tables import write_table_page
@@ -36,7 +39,22 @@ def write_view(source: str | os.PathLike[str], out_path: str | os.PathLike[str],
         write_markdown_page(source, out_path)
     else:
         VIEWS[suffix](source, out_path, f"{result_name(source, dataset)} - dataset {dataset}")
+    mark_measurement_view(source, out_path)
     log.info("%s -> %s", source, out_path)
+
+
+def mark_measurement_view(source: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> None:
+    """Give the page of a measurement (a source whose provenance says ``deterministic: false``, such
+    as timings) a provenance sidecar saying the same, so that an audit skips the page as it skips the
+    source; pages of deterministic sources get none."""
+    side = sidecar_path(source)
+    try:
+        prov = json.loads(side.read_text()) if side.is_file() else {}
+    except (OSError, ValueError):
+        return
+    if isinstance(prov, dict) and prov.get("deterministic") is False:
+        record = {"deterministic": False, "view_of": str(source)}
+        write_text_atomic(sidecar_path(out_path), json.dumps(record, indent=2) + "\n")
 
 
 def run_views(pairs: Mapping[str, tuple[str, str]], dataset: str) -> None:
