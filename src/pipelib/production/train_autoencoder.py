@@ -46,7 +46,7 @@ def train_autoencoder(skeleton_h5: str | os.PathLike[str], section: Mapping[str,
     """Fit the autoencoder (selected on dev loss); returns the best checkpoint's path."""
     model_cfg = AEConfig.from_dict(section.get("model"), f"{SECTION}.model")
     train_cfg = TrainConfig.from_dict(section.get("train"), f"{SECTION}.train")
-    batch_size = int(section.get("batch_size", 256))
+    batch_size = int(section.get("batch_size", 128))
     prepare_run_dir(run_dir, fingerprint(section, [skeleton_h5]))
     train_x, train_m = frames_of(read_split(skeleton_h5, "train"))
     dev_x, dev_m = frames_of(read_split(skeleton_h5, "dev"))

@@ -26,7 +26,7 @@ Every row scores one system's outputs against one reference kind on one split. C
 
 Config section ``signx.recognition``::
 
-    splits: [test]         # manifest splits scored, e.g. [dev, test] (or split: test for one)
+    splits: [dev, test]    # manifest splits scored (or split: test for one)
     batch_size: 8
     decoding: {beam: 8, entropy_penalty: 0.1, max_output_length: 64}   # each key defaults to the
                            # checkpoint's own (signx.recognizer.decoding at training time)
@@ -204,7 +204,7 @@ def recognition_table(manifest: str | os.PathLike[str], latent_shards: Sequence[
     section = check_section(section, SECTION_KEYS, SECTION)
     if "split" in section and "splits" in section:
         raise ValueError(f"{SECTION}: give split (one) or splits (a list), not both")
-    splits = [section["split"]] if "split" in section else section.get("splits", ["test"])
+    splits = [section["split"]] if "split" in section else section.get("splits", ["dev", "test"])
     if isinstance(splits, str) or not splits:
         raise ValueError(f"{SECTION}.splits: must be a non-empty list such as [test] or [dev, test], "
                          f"got {splits!r}")
