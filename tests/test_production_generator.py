@@ -144,7 +144,7 @@ def test_latent_box_clamps_axes_the_training_latents_do_not_use():
     gen.set_latent_box(train, regions)
     kept = gen.keep_in_box(train)
     assert torch.allclose(kept[:, :40], train[:, :40], atol=1e-4)  # training latents lie in their box
-    assert (kept[:, 40:] - train[:, 40:]).abs().mean() < 0.01  # a Gaussian region: only the rare extremes move
+    assert (kept[:, 40:] - train[:, 40:]).abs().mean() < 0.01  # Gaussian region: only rare extremes move
     off = train[:3].clone()
     off[:, :40] += 2.0 * torch.linalg.qr(torch.stack([u, torch.randn(40, generator=g)], 1))[0][:, 1]
     inside = gen.keep_in_box(off)

@@ -63,6 +63,11 @@ def dataset_params(ds):
     return sorted_section({k: d[k] for k in keys if k in d} | {"root": dataset_root(ds)})
 
 
+def skeleton_params(ds):
+    """`skeletons` with `datasets.<ds>.skeletons` merged over it, key-sorted."""
+    return sorted_section({**config.get("skeletons", {}), **dataset_cfg(ds).get("skeletons", {})})
+
+
 def synthetic_params(ds):
     return sorted_section(dataset_cfg(ds).get("synthetic", {}))
 

@@ -1,7 +1,11 @@
+import torch
+
 from pipelib import runlog
 from pipelib.production.generate import write_predictions
 
 runlog.setup(snakemake.log[0])
+# One thread per job: Snakemake runs jobs side by side, and small models gain nothing from more.
+torch.set_num_threads(snakemake.threads)
 write_predictions(
     snakemake.input.generator,
     snakemake.input.autoencoder,
