@@ -129,6 +129,36 @@ def test_reference_latent_drives_the_queries_and_is_saved():
         assert torch.equal(other(feats, pad)[0], b)
 
 
+def test_latent_box_clamps_axes_the_training_latents_do_not_use():
+    # Training latents of one region vary along one axis only (direction u); the other region is free.
+    g = torch.Generator().manual_seed(3)
+    u = torch.nn.functional.normalize(torch.randn(40, generator=g), dim=0)
+    train = torch.zeros(500, 80)
+    train[:, :40] = (2 * torch.rand(500, 1, generator=g) - 1) * u + 0.5  # within 1.8 sd of the mean
+    train[:, 40:] = torch.randn(500, 40, generator=g)
+    regions = {"a": slice(0, 40), "b": slice(40, 80)}
+    gen = tiny(latent_box=3.0)
+    assert torch.equal(gen.keep_in_box(train), train)  # before set_latent_box: unchanged
+    gen.set_latent_box(train, regions)
+    kept = gen.keep_in_box(train)
+    assert torch.allclose(kept[:, :40], train[:, :40], atol=1e-4)  # training latents lie in their box
+    assert (kept[:, 40:] - train[:, 40:]).abs().mean() < 0.01  # Gaussian region: only rare extremes move
+    off = train[:3].clone()
+    off[:, :40] += 2.0 * torch.linalg.qr(torch.stack([u, torch.randn(40, generator=g)], 1))[0][:, 1]
+    inside = gen.keep_in_box(off)
+    assert torch.allclose(inside[:, :40], train[:3, :40], atol=1e-3)  # the unused axis is pulled back
+    far = train[:1].clone()
+    far[:, :40] += 100.0 * u
+    assert float(((gen.keep_in_box(far)[:, :40] - 0.5) @ u).abs()) <= 3.0 * float(train[:, 0:40].sub(0.5)
+                                                                                 .matmul(u).std()) + 1e-3
+    other = tiny(latent_box=3.0)
+    other.load_state_dict(gen.state_dict())  # the box travels with the checkpoint
+    assert torch.equal(other.keep_in_box(off), inside)
+    assert torch.equal(tiny(latent_box=0.0).keep_in_box(off), off)
+    with pytest.raises(ValueError, match="latent_box"):
+        GeneratorConfig.from_dict({"latent_box": -1})
+
+
 def test_masked_loss_ignores_padded_frames():
     g = torch.Generator().manual_seed(0)
     pred = torch.randn(2, 10, 80, generator=g, requires_grad=True)

@@ -102,22 +102,28 @@ def test_entropy_iqr_sd_sanity():
     assert pri.diff_entropy[0] == pytest.approx(0.5 * math.log2(2 * math.pi * math.e * sd ** 2), abs=0.01)
     assert pri.diff_entropy[1] == pytest.approx(0.0, abs=0.01)
     assert pri.iqr[0] == pytest.approx(1.349 * sd, rel=0.01) and pri.sd[0] == pytest.approx(sd, rel=0.01)
-    # A constant channel: no spread, zero entropy, log-variance at the 1e-8 std floor.
+    # A constant channel: no spread, zero entropy; its prior sd (the KL's) is floored at min_std, as is
+    # the narrow channel's (sd 0.002); broad channels keep their own sd.
     assert pri.entropy[2] == 0 and pri.iqr[2] == 0 and pri.std[2] == 0
-    assert pri.logvar[2] == pytest.approx(math.log(1e-16))
+    assert pri.logvar[2] == pytest.approx(math.log(0.01 ** 2)) == pytest.approx(pri.logvar[3])
+    assert pri.logvar[0] == pytest.approx(math.log(pri.std[0] ** 2))
+    assert compute_priors(lat, TINY, bin_width=0.05, min_std=0.0).logvar[2] == pytest.approx(math.log(1e-16))
+    with pytest.raises(ValueError, match="min_std"):
+        compute_priors(lat, TINY, min_std=-1.0)
     # A narrow channel (the paper's face) has far less entropy than a broad one (its hands).
     assert pri.entropy[3] < 0.5 < 4 < pri.entropy[0]
     assert pri.region_mean_entropy()["right_hand"] == pytest.approx((pri.entropy[1] + pri.entropy[2]) / 2)
 
 
 def test_save_load_round_trip(tmp_path):
-    pri = compute_priors(collect_latents(_videos()), TINY, provenance={"split": "train", "seed": 3})
+    pri = compute_priors(collect_latents(_videos()), TINY, provenance={"split": "train", "seed": 3},
+                         min_std=0.5)
     path = save_priors(pri, tmp_path / "sub" / "priors.h5")
     assert [p.name for p in path.parent.iterdir()] == ["priors.h5"]  # no temporary file left
     back = load_priors(path)
     for name in ("mean", "std", "logvar", "entropy", "iqr", "n_valid", "hist_counts", "hist_edges"):
         np.testing.assert_array_equal(getattr(back, name), getattr(pri, name))
-    assert back.slices == TINY and back.bin_width == pri.bin_width
+    assert back.slices == TINY and back.bin_width == pri.bin_width and back.min_std == 0.5
     assert back.provenance == {"split": "train", "seed": 3}
     assert back.regions == pri.regions
     (tmp_path / "bad.h5").write_bytes(b"not hdf5")

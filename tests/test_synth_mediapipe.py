@@ -15,10 +15,10 @@ from pipelib.synth import KEYPOINT_NAMES, SynthConfig, render_sentence
 mp = pytest.importorskip("mediapipe")
 cv2 = pytest.importorskip("cv2")
 
-SENTENCES = {  # signer -> two short sentences covering many locations and handshapes
-    0: (("HEUTE", "NORD", "REGEN"), ("MORGEN", "WEST", "KALT")),
-    1: (("ABEND", "SUED", "SCHNEE"), ("NACHT", "OST", "FROST")),
-    2: (("TAG", "BERG", "SONNE"), ("WOCHENENDE", "KUESTE", "GEWITTER")),
+SENTENCES = {  # signer -> two short sentences covering many locations, handshapes and minimal pairs
+    0: (("HEUTE", "NORD", "REGEN"), ("MORGEN", "WEST", "WARM", "ZWANZIG")),
+    1: (("ABEND", "SUED", "SCHNEE"), ("NACHT", "OST", "KALT", "NULL")),
+    2: (("TAG", "BERG", "SONNE"), ("WOCHENENDE", "KUESTE", "SCHAUER", "ZEHN")),
 }
 PARTS = ("pose", "face", "left_hand", "right_hand")
 

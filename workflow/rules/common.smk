@@ -159,6 +159,12 @@ def dataset_params(ds, named=False):
     return tracked_section(value | ({"name": ds} if named else {}), "datasets", ds)
 
 
+def skeleton_params(ds):
+    """`skeletons` with `datasets.<ds>.skeletons` merged over it, for `params:`."""
+    merged = {**config.get("skeletons", {}), **(dataset_cfg(ds).get("skeletons") or {})}
+    return tracked_section(merged, "skeletons")
+
+
 def synthetic_params(ds):
     return tracked_section(dataset_cfg(ds).get("synthetic", {}), "datasets", ds, "synthetic")
 

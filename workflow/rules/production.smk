@@ -12,7 +12,7 @@ rule skeletons:
     log:
         "logs/{ds}/production/skeletons.log",
     params:
-        skeletons=section("skeletons"),
+        skeletons=lambda wc: skeleton_params(wc.ds),
     resources:
         **rule_resources("skeletons"),
     conda:

@@ -10,6 +10,7 @@ rule synth_corpus:
         ds="|".join(synthetic_datasets()) or "^$",
     params:
         synthetic=lambda wc: synthetic_params(wc.ds),
+    threads: 2  # sentences render in parallel processes; the corpus does not depend on their number
     resources:
         **rule_resources("synth_corpus"),
     conda:

@@ -1,6 +1,10 @@
 from pipelib import runlog
 
 with runlog.job(snakemake.log[0]):
+    import torch
+
+    # One thread per job: Snakemake runs jobs side by side, and small models gain nothing from more.
+    torch.set_num_threads(snakemake.threads)
     from pipelib.production.predictions import write_predictions
 
     write_predictions(

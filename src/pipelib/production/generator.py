@@ -8,6 +8,14 @@ Linear d_model -> latent_dim. Length head: masked mean-pool of the memory -> Lin
 sigmoid = the sequence length as a ratio of ``max_len``. Inference keeps the first
 round(ratio * max_len) frames.
 
+Latent box (not in the paper): the autoencoder's latents are strongly correlated within a region;
+along most principal axes the training latents hardly vary (e.g. 2 of 16 face axes carry nearly all
+the variance), yet the unregularised decoder maps those axes to large, random joint displacements.
+A generator's per-channel errors excite exactly those axes, which is what turns generated faces and
+hands into crumpled meshes. ``set_latent_box`` stores each region's principal axes and spreads of the
+training latents, and ``generate`` keeps every axis within ``latent_box`` standard deviations of the
+training mean (``latent_box: 0`` turns this off); ground-truth latents pass nearly unchanged.
+
 Losses: phase 1 = region-weighted masked L1 on latents + L1 on the length ratio; phase 2 adds the
 channel-prior KL term of :mod:`pipelib.production.priors`; a phase-2 run starts from the phase-1
 checkpoint (the trainer's ``init_from``), never from scratch.
@@ -45,6 +53,7 @@ class GeneratorConfig:
     max_len: int = 300         # frames decoded per sentence (25 fps: 12 s)
     latent_dim: int = 80
     max_text_len: int = 512    # longest text the positional table covers
+    latent_box: float = 3.0    # generated latents stay within this many training sds per principal axis
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, where: str = CONFIG_KEY) -> GeneratorConfig:
@@ -60,7 +69,7 @@ class GeneratorConfig:
                 number = float(value)  # YAML reads 1e-1 as a string
             except ValueError:
                 raise ValueError(f"{where}.{key}: expected a number, got {value!r}") from None
-            if key == "dropout":
+            if key in ("dropout", "latent_box"):
                 d[key] = number
             elif number != int(number):
                 raise ValueError(f"{where}.{key}: expected an integer, got {value!r}")
@@ -73,7 +82,7 @@ class GeneratorConfig:
     def validate(self, where: str = CONFIG_KEY) -> None:
         """Raise ValueError naming the key when a value cannot work."""
         for f in fields(self):
-            if f.name != "dropout" and getattr(self, f.name) < 1:
+            if f.name not in ("dropout", "latent_box") and getattr(self, f.name) < 1:
                 raise ValueError(f"{where}.{f.name}: must be >= 1, got {getattr(self, f.name)}")
         for key in ("enc_heads", "dec_heads"):
             if self.d_model % getattr(self, key):
@@ -81,6 +90,8 @@ class GeneratorConfig:
                                  f"count, got {getattr(self, key)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"{where}.dropout: must be in [0, 1), got {self.dropout}")
+        if not self.latent_box >= 0.0:
+            raise ValueError(f"{where}.latent_box: must be >= 0 (0 = off), got {self.latent_box}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +112,11 @@ class LatentGenerator(nn.Module):
 
         self.register_buffer("reference", torch.zeros(cfg.latent_dim))   # (latent_dim,)
         self.register_buffer("reference_set", torch.tensor(False))
+        c = cfg.latent_dim
+        self.register_buffer("box_mean", torch.zeros(c))                 # (C,)
+        self.register_buffer("box_axes", torch.eye(c))                   # (C, C) block-diagonal rotation
+        self.register_buffer("box_sd", torch.zeros(c))                   # (C,) sd along each axis
+        self.register_buffer("box_set", torch.tensor(False))
         self.query_proj = nn.Linear(cfg.latent_dim, d)
         self.query_pos = PositionalEncoding(d, cfg.max_len)
         dec_layer = nn.TransformerDecoderLayer(d, cfg.dec_heads, cfg.ffn_dim, cfg.dropout, batch_first=True)
@@ -116,6 +132,34 @@ class LatentGenerator(nn.Module):
                              f"got {tuple(latent.shape)}")
         self.reference.copy_(latent)
         self.reference_set.fill_(True)
+
+    def set_latent_box(self, latents: torch.Tensor, region_slices: RegionSlices) -> None:
+        """Principal axes and spreads of training latents ``(N, latent_dim)``, per region (channel slices)."""
+        latents = torch.as_tensor(latents, dtype=torch.float64)
+        c = self.cfg.latent_dim
+        if latents.dim() != 2 or latents.shape[1] != c or latents.shape[0] < 2:
+            raise ValueError(f"latent box needs (N >= 2, {c}) training latents, got {tuple(latents.shape)}")
+        mean = latents.mean(dim=0)                                         # (C,)
+        axes = torch.zeros(c, c, dtype=torch.float64)
+        sd = torch.zeros(c, dtype=torch.float64)
+        for sl in _slices(region_slices, [1.0] * len(_as_list(region_slices)), c):
+            centred = latents[:, sl] - mean[sl]                            # (N, C_r)
+            var, vec = torch.linalg.eigh(centred.T @ centred / (len(latents) - 1))
+            axes[sl, sl] = vec
+            sd[sl] = var.clamp(min=0.0).sqrt()
+        self.box_mean.copy_(mean.float())
+        self.box_axes.copy_(axes.float())
+        self.box_sd.copy_(sd.float())
+        self.box_set.fill_(True)
+
+    def keep_in_box(self, latents: torch.Tensor) -> torch.Tensor:
+        """``latents (..., C)`` with each principal coordinate clamped to +-latent_box training sds."""
+        if self.cfg.latent_box == 0.0 or not bool(self.box_set):
+            return latents
+        coords = (latents - self.box_mean) @ self.box_axes                 # (..., C)
+        limit = self.cfg.latent_box * self.box_sd
+        coords = torch.maximum(torch.minimum(coords, limit), -limit)
+        return self.box_mean + coords @ self.box_axes.T                    # (..., C)
 
     def encode(self, text_feats: torch.Tensor, text_pad_mask: torch.Tensor) -> torch.Tensor:
         """Memory (B, L, d_model) of text features (B, L, text_dim) with pad mask (B, L) (True = pad)."""
@@ -161,9 +205,10 @@ class LatentGenerator(nn.Module):
     @torch.no_grad()
     def generate(self, text_feats: torch.Tensor, text_pad_mask: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Inference (call ``eval()`` first): latents (B, max_len, latent_dim), lengths (B,) and
-        frame mask (B, max_len), True for the frames to keep."""
+        """Inference (call ``eval()`` first): latents (B, max_len, latent_dim) kept in the latent box,
+        lengths (B,) and frame mask (B, max_len), True for the frames to keep."""
         latents, ratio = self(text_feats, text_pad_mask)
+        latents = self.keep_in_box(latents)
         lengths = self.predict_lengths(ratio)
         return latents, lengths, frame_mask_from_lengths(lengths, self.cfg.max_len)
 
@@ -220,8 +265,12 @@ def pad_latents(seqs: Sequence[torch.Tensor], max_len: int
 RegionSlices = Sequence[slice] | Mapping[str, slice]
 
 
+def _as_list(region_slices: RegionSlices) -> list[slice]:
+    return list(region_slices.values()) if isinstance(region_slices, Mapping) else list(region_slices)
+
+
 def _slices(region_slices: RegionSlices, weights: Sequence[float], channels: int) -> list[slice]:
-    out = list(region_slices.values()) if isinstance(region_slices, Mapping) else list(region_slices)
+    out = _as_list(region_slices)
     if len(out) != len(weights):
         raise ValueError(f"{len(out)} regions but {len(weights)} region weights")
     for sl in out:

@@ -4,7 +4,11 @@ Statistics (:func:`compute_priors`) come from the latents of every valid TRAININ
 masked frames never enter (:func:`collect_latents` drops them; a per-channel mask also leaves out a
 region whose joints were not tracked). Per channel:
 
-* ``mean``, ``std`` (ddof=1); prior log-variance ``logvar = log(clamp(std, 1e-8)^2)``
+* ``mean``, ``std`` (ddof=1); prior log-variance ``logvar = log(max(std, min_std)^2)``. The floor
+  ``min_std`` (default 0.01 latent units; not in the paper, whose reference clamps at 1e-8) keeps
+  the KL finite for channels the encoder's L1 sparsity switched off: with a near-zero prior variance
+  any predicted spread costs var / 1e-16 and the KL swamps every other loss (measured on the demo:
+  KL 2e5 against a latent L1 of 60, and phase 2 unlearned the hands).
 * ``entropy`` in bits: Shannon entropy of a histogram with fixed-width bins (``bin_width``, default
   0.1 latent units, anchored at the channel's minimum: ``[min + k*w, min + (k+1)*w)``), as the
   DARSLP reference computes the entropies of the paper's Figure 3. ``diff_entropy`` =
@@ -22,7 +26,7 @@ final setting). The DARSLP reference pooled padded frames into mu and var; here 
 File (:func:`save_priors` / :func:`load_priors`, HDF5, written atomically): datasets ``mean``,
 ``std``, ``logvar``, ``entropy``, ``diff_entropy``, ``iqr``, ``n_valid`` (C,), ``region`` (C,)
 strings, ``hist_counts`` (C, P), ``hist_edges`` (C, P+1); attrs ``format``, ``bin_width``,
-``slices`` (JSON ``{region: [start, stop]}``) and ``provenance`` (JSON).
+``slices`` (JSON ``{region: [start, stop]}``), ``min_std`` and ``provenance`` (JSON).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from pipelib.production.regions import REGION_JOINTS, REGIONS
 
 FORMAT = "pipelib.production.priors/1"
 STD_FLOOR = 1e-8
+DEFAULT_MIN_STD = 0.01
 DEFAULT_BIN_WIDTH = 0.1
 DEFAULT_PLOT_BINS = 50
 MAX_ENTROPY_BINS = 1_000_000
@@ -152,6 +157,7 @@ class ChannelPriors:
     hist_counts: np.ndarray  # (C, P)
     hist_edges: np.ndarray   # (C, P + 1)
     provenance: dict[str, Any] = field(default_factory=dict)
+    min_std: float = DEFAULT_MIN_STD  # floor of the prior sd in ``logvar``
 
     @property
     def n_channels(self) -> int:
@@ -159,8 +165,8 @@ class ChannelPriors:
 
     @property
     def logvar(self) -> np.ndarray:
-        """Prior log-variance ``log(clamp(std, 1e-8)^2)``."""
-        return np.log(np.maximum(self.std, STD_FLOOR) ** 2)
+        """Prior log-variance ``log(max(std, min_std, 1e-8)^2)``."""
+        return np.log(np.maximum(self.std, max(self.min_std, STD_FLOOR)) ** 2)
 
     @property
     def sd(self) -> np.ndarray:
@@ -191,8 +197,10 @@ class ChannelPriors:
 
 def compute_priors(latents: np.ndarray, slices: Mapping[str, slice] = DEFAULT_SLICES, *,
                    bin_width: float = DEFAULT_BIN_WIDTH, plot_bins: int = DEFAULT_PLOT_BINS,
+                   min_std: float = DEFAULT_MIN_STD,
                    provenance: Mapping[str, Any] | None = None) -> ChannelPriors:
-    """Statistics of ``latents: (N, C)`` (NaN = not valid, as from :func:`collect_latents`)."""
+    """Statistics of ``latents: (N, C)`` (NaN = not valid, as from :func:`collect_latents`);
+    ``min_std`` floors the prior sd used by the KL (see the module doc)."""
     z = np.asarray(latents, dtype=np.float64)
     if z.ndim != 2:
         raise ValueError(f"latents must be (N, C), got shape {z.shape}")
@@ -201,6 +209,8 @@ def compute_priors(latents: np.ndarray, slices: Mapping[str, slice] = DEFAULT_SL
         raise ValueError(f"priors bin_width must be > 0, got {bin_width}")
     if int(plot_bins) < 1:
         raise ValueError(f"priors plot_bins must be >= 1, got {plot_bins}")
+    if not min_std >= 0:
+        raise ValueError(f"priors min_std must be >= 0, got {min_std}")
     labels = region_labels(slices)
     n_ch = z.shape[1]
     mean, std, ent, iqr, n_valid = (np.zeros(n_ch) for _ in range(5))
@@ -222,7 +232,7 @@ def compute_priors(latents: np.ndarray, slices: Mapping[str, slice] = DEFAULT_SL
         counts[c], edges[c] = np.histogram(v, bins=int(plot_bins), range=span)
     return ChannelPriors(mean=mean, std=std, entropy=ent, iqr=iqr, n_valid=n_valid.astype(np.int64),
                          slices=dict(slices), bin_width=float(bin_width), hist_counts=counts,
-                         hist_edges=edges, provenance=dict(provenance or {}))
+                         hist_edges=edges, provenance=dict(provenance or {}), min_std=float(min_std))
 
 
 def save_priors(priors: ChannelPriors, path: str | os.PathLike[str]) -> Path:
@@ -235,6 +245,7 @@ def save_priors(priors: ChannelPriors, path: str | os.PathLike[str]) -> Path:
         f.create_dataset("region", data=np.array(priors.regions, dtype=h5py.string_dtype()))
         f.attrs["format"] = FORMAT
         f.attrs["bin_width"] = priors.bin_width
+        f.attrs["min_std"] = priors.min_std
         f.attrs["slices"] = json.dumps({k: [s.start, s.stop] for k, s in priors.slices.items()})
         f.attrs["provenance"] = json.dumps(priors.provenance, sort_keys=True, default=str)
     return path
@@ -258,6 +269,7 @@ def load_priors(path: str | os.PathLike[str]) -> ChannelPriors:
             n_valid=f["n_valid"][()], slices=slices, bin_width=float(f.attrs["bin_width"]),
             hist_counts=f["hist_counts"][()], hist_edges=f["hist_edges"][()],
             provenance=json.loads(f.attrs["provenance"]),
+            min_std=float(f.attrs.get("min_std", STD_FLOOR)),  # files before the floor: the 1e-8 clamp
         )
 
 

@@ -100,8 +100,10 @@ def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, An
     torch.manual_seed(train_cfg.seed)
     model = build_model(section, vocab)
     max_len = model.generator.cfg.max_len
-    model.generator.set_reference(torch.cat(train.latents).mean(dim=0))
+    all_train = torch.cat(train.latents)                                  # (N, C)
+    model.generator.set_reference(all_train.mean(dim=0))
     slices = read_slices(latents_h5)
+    model.generator.set_latent_box(all_train, slices)
     weights = [float(w) for w in section["region_weights"]]
     length_weight = float(section.get("length_weight", 1.0))
     kl_args: dict[str, Any] = {}

@@ -2,9 +2,12 @@
 
 - :mod:`config`: :class:`SynthConfig`, the ``synthetic`` config section.
 - :mod:`articulators`: the articulator parameter vector (hands, fingers, mouth, brows).
-- :mod:`lexicon`: the gloss inventory, each sign as keyframes of that vector.
+- :mod:`lexicon`: the gloss inventory, each sign as keyframes of that vector; signs come in
+  minimal pairs that differ only in handshape, orientation or location (:func:`minimal_pairs`).
+- :mod:`signers`: each signer's style (location, movement size, handshape laxness, tempo).
 - :mod:`grammar`: sentences (gloss sequence + German-like translation).
-- :mod:`motion`: timelines with holds, co-articulated transitions and speed variation.
+- :mod:`motion`: timelines with holds, co-articulated transitions (location assimilation between
+  neighbouring signs) and speed variation.
 - :mod:`appearance`, :mod:`figure`, :mod:`render`: signer looks, 2D geometry, OpenCV drawing.
 - :mod:`sentence`: one sentence in memory; :mod:`corpus`: the on-disk corpus; :mod:`stage`: the
   pipeline entry point.

@@ -5,7 +5,8 @@ sentence. Keys that start or end a sign (and the rest posture) have zero velocit
 holds and the transitions between them ease in and out; keys inside a sign's movement get
 Catmull-Rom tangents, so circles and zigzags pass through without stopping. Nothing jumps: the
 parameters are continuous with continuous first derivative. A transition's duration grows with
-the distance the hands travel.
+the distance the hands travel. Neighbouring signs assimilate their locations (:func:`coarticulate`),
+and a signer's style (:mod:`pipelib.synth.signers`) shapes every sign and the tempo.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 
 from pipelib.synth.articulators import INDEX, rest_vector
 from pipelib.synth.config import SynthConfig
-from pipelib.synth.lexicon import sign_keyframes
+from pipelib.synth.lexicon import LEXICON, keep_clear, sign_keyframes
+from pipelib.synth.signers import SignerStyle
 
 
 @dataclass
@@ -74,10 +76,40 @@ def transition_scale(distance: float) -> float:
     return float(np.clip(0.5 + 0.5 * distance, 0.7, 2.0))
 
 
+def _active_hands(gloss: str) -> tuple[str, ...]:
+    return ("right", "left") if LEXICON[gloss].hands in ("sym", "alt") else ("right",)
+
+
+def coarticulate(glosses: tuple[str, ...] | list[str], keys: list[np.ndarray], strength: float
+                 ) -> list[np.ndarray]:
+    """Location assimilation between neighbouring signs (new arrays; hands kept clear afterwards).
+
+    Each active hand of sign ``i`` starts ``strength`` of the way from its own first location towards
+    where sign ``i - 1`` left that hand (carry-over), fading out over the sign's keys, and ends half
+    as much of the way towards where sign ``i + 1`` begins (anticipation). ``keys[i]``: (n_i, P).
+    """
+    if strength == 0.0 or len(keys) < 2:
+        return [k.copy() for k in keys]
+    out = []
+    for i, k in enumerate(keys):
+        k = k.copy()
+        s = np.linspace(0.0, 1.0, len(k))[:, None]                               # (n, 1)
+        for hand in _active_hands(glosses[i]):
+            cols = [INDEX[f"{hand}_x"], INDEX[f"{hand}_y"]]
+            if i > 0:
+                k[:, cols] += strength * (1.0 - s) * (keys[i - 1][-1, cols] - keys[i][0, cols])
+            if i + 1 < len(keys):
+                k[:, cols] += 0.5 * strength * s * (keys[i + 1][0, cols] - keys[i][-1, cols])
+        out.append(keep_clear(k, both=len(_active_hands(glosses[i])) == 2))
+    return out
+
+
 def build_timeline(glosses: list[str] | tuple[str, ...], cfg: SynthConfig,
-                   rng: np.random.Generator) -> Timeline:
-    """Place ``glosses`` in time with the speed and duration ranges of ``cfg``; all draws use ``rng``."""
-    speed = float(rng.uniform(*cfg.speed_range))
+                   rng: np.random.Generator, style: SignerStyle | None = None) -> Timeline:
+    """Place ``glosses`` in time with the speed and duration ranges of ``cfg``, signed in ``style``
+    (default: the citation forms at the corpus tempo); all draws use ``rng``."""
+    style = style or SignerStyle()
+    speed = float(rng.uniform(*cfg.speed_range)) * style.tempo
     rest = rest_vector()
     times: list[float] = [0.0]
     values: list[np.ndarray] = [rest]
@@ -89,13 +121,13 @@ def build_timeline(glosses: list[str] | tuple[str, ...], cfg: SynthConfig,
             values.append(v)
             stops.append(stop)
 
+    all_keys = coarticulate(glosses, [sign_keyframes(g, rng, style) for g in glosses], cfg.coarticulation)
     add(float(rng.uniform(*cfg.rest_frames)), rest, True)
     spans: list[tuple[str, float, float]] = []
     sign_speeds: list[float] = []
-    for gloss in glosses:
+    for gloss, keys in zip(glosses, all_keys, strict=True):
         f = speed * float(rng.uniform(1.0 - cfg.sign_speed_jitter, 1.0 + cfg.sign_speed_jitter))
         sign_speeds.append(f)
-        keys = sign_keyframes(gloss, rng)
         n = len(keys)
         trans = float(rng.uniform(*cfg.transition_frames)) * transition_scale(_travel(values[-1], keys[0]))
         add(trans / f, keys[0], True)

@@ -11,6 +11,7 @@ from pipelib.synth.config import SynthConfig
 from pipelib.synth.figure import KEYPOINT_NAMES, pose_figure
 from pipelib.synth.motion import Timeline, build_timeline
 from pipelib.synth.render import draw
+from pipelib.synth.signers import signer_style
 
 
 def render_timeline(timeline: Timeline, look: Appearance, cfg: SynthConfig
@@ -31,8 +32,10 @@ def render_sentence(glosses: Sequence[str], signer: int, cfg: SynthConfig | None
 
     Returns frames, a list of T (height, width, 3) uint8 BGR images, and keypoints
     (T, K, 2) float32 pixel coordinates named by :data:`KEYPOINT_NAMES`. Same arguments give the
-    same output; ``seed`` drives speed, timing and the small variations of each sign.
+    same output; ``seed`` drives speed, timing and the small variations of each sign; the signer's
+    style comes from ``cfg.seed`` as in the corpus.
     """
     cfg = cfg or SynthConfig()
-    timeline = build_timeline(tuple(glosses), cfg, np.random.default_rng(seed))
+    style = signer_style(signer, cfg.seed, cfg.signer_variation)
+    timeline = build_timeline(tuple(glosses), cfg, np.random.default_rng(seed), style)
     return render_timeline(timeline, appearance(signer, cfg.seed), cfg)

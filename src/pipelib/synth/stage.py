@@ -16,11 +16,12 @@ from pipelib.synth.corpus import generate
 log = logging.getLogger("pipelib.synth")
 
 
-def run(out_dir: str | os.PathLike[str], section: Mapping[str, Any]) -> dict[str, Any]:
-    """Render the synthetic corpus configured by ``section`` into ``out_dir`` (replaced whole)."""
+def run(out_dir: str | os.PathLike[str], section: Mapping[str, Any], workers: int = 1) -> dict[str, Any]:
+    """Render the synthetic corpus configured by ``section`` into ``out_dir`` (replaced whole) with
+    ``workers`` processes (the output does not depend on their number)."""
     cfg = SynthConfig.from_dict(dict(section))
     with atomic_dir(out_dir) as tmp:
-        summary = generate(tmp, cfg)
+        summary = generate(tmp, cfg, workers=workers)
         record = provenance.collect(dict(section), seed=cfg.seed, extra={"summary": summary})
         (tmp / "provenance.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
     log.info("synthetic corpus written to %s: %s", out_dir, summary)
