@@ -76,7 +76,7 @@ def priors_from_latents(latents_h5: str | os.PathLike[str], section: Mapping[str
              if v.attrs.get("split") == "train")
     prov = provenance.collect(dict(section), inputs=[str(latents_h5)])
     pri = compute_priors(collect_latents(items), slices, bin_width=float(section.get("bin_width", 0.1)),
-                         plot_bins=int(section.get("plot_bins", 50)),
+                         plot_bins=int(section.get("plot_bins", 40)),
                          min_std=float(section.get("min_std", DEFAULT_MIN_STD)), provenance=prov)
     save_priors(pri, priors_path)
     plot_channel_histograms(pri, figure_path, top_k=int(section.get("top_k", 6)),

@@ -126,7 +126,7 @@ def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, An
         return fn(pred, b["targets"], b["frame_mask"], slices, weights, length_pred=ratio,
                   length_target_ratio=b["ratio"], length_weight=length_weight, **extra)
 
-    batch_size = int(section.get("batch_size", 16))
+    batch_size = int(section.get("batch_size", 8))
 
     def batches(epoch: int):
         for idx in batch_indices(len(train.ids), batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch):
