@@ -75,12 +75,16 @@ def run_and_kill(workdir: Path, script: str, output: str, kill_at: int) -> tuple
     run_dir = workdir / Path(output).parent
     driver = snakemake(workdir, "--cores", "1", output)
     deadline = time.monotonic() + 900
+    pid = None
+    while pid is None:  # the job process first, so that the kill follows the epoch within milliseconds
+        assert driver.poll() is None, f"the job ended before it was seen:\n{finish(driver)[1][-4000:]}"
+        assert time.monotonic() < deadline, f"timed out waiting for the job running {script}"
+        pid = job_pid(driver.pid, script)
+        time.sleep(0.01)
     while epochs_done(run_dir) < kill_at:
         assert driver.poll() is None, f"the job ended before epoch {kill_at}:\n{finish(driver)[1][-4000:]}"
         assert time.monotonic() < deadline, "timed out waiting for the epoch to kill at"
-        time.sleep(0.02)
-    pid = job_pid(driver.pid, script)
-    assert pid is not None, f"no job process running {script} under Snakemake {driver.pid}"
+        time.sleep(0.002)
     os.kill(pid, signal.SIGKILL)
     code, out = finish(driver)
     assert code != 0, out[-4000:]

@@ -52,7 +52,7 @@ CI_TARGETS = ("results/ci/table5.csv", "results/ci/report.md", "results/ci/recog
 # Short training for the shared CI build. The back-translator and the gloss recogniser get a few epochs
 # more, so that their best epoch comes before the last
 # (tests/test_training_resume_workflow.py kills after it).
-CI_EPOCHS = {"back_translator": 5, "signx_recognizer": 4, "other": 2}
+CI_EPOCHS = {"back_translator": 3, "signx_recognizer": 4, "other": 2}
 
 
 TRAINED = {("production", "autoencoder"): "other", ("production", "generator", "phase1"): "other",
