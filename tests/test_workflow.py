@@ -231,9 +231,11 @@ def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_r
 
     eff = pd.read_csv(res / "efficiency.csv").set_index("path")
     assert (eff["fps"] > 0).all() and eff.loc["latents", "frames"] == eff.loc["pixels", "frames"]
-    assert (eff["repeats"] >= 5).all() and (eff["fps_min"] <= eff["fps_max"]).all()
-    # the pixel path ends in the same recogniser, so it cannot be faster than the latent path
-    assert eff.loc["latents", "fps"] > 1.2 * eff.loc["pixels", "fps"], eff[["fps", "fps_min", "fps_max"]]
+    assert (eff["repeats"] >= 5).all()
+    assert ((eff["fps_min"] <= eff["fps"]) & (eff["fps"] <= eff["fps_max"])).all()  # median within spread
+    # Which path is faster is a measurement (efficiency.csv, benchmarks/), not a timed test: on the demo's
+    # 452 frames one repeat takes ~0.1 s, and a loaded CI machine measured latents 2366 vs pixels 2298
+    # frames/s (spread 2073-4629) where a quiet one measured 4707 vs 2532.
     # Recognition from Video2Pose's latents stays far better than the most frequent sequence (b57a396:
     # 61.8, the fine-articulation language of issue 13: 48.4, against ~100); how close it comes to the
     # estimators' latents is test_demo_signx_video_latents_recognise_nearly_as_well_as_estimator_latents.
