@@ -13,6 +13,8 @@ from pipelib import configkeys, limits
 from pipelib.audit.stage import find_sampled, rerun_dirs
 from pipelib.estimators.base import SLOT_ORDER
 from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weight_keys
+from pipelib.production.systems import init_run, parse_systems
+from pipelib.sections import SectionError
 
 # ---- config: where each value came from, --config types, validation ---------------------------
 
@@ -93,12 +95,26 @@ check_config()
 validate(config, schema="../schemas/config.schema.yaml")  # fills in the schema's defaults
 
 
+def configured_systems():
+    """production.systems, checked as the library reads it (names, kinds, seeds, init_from)."""
+    try:
+        return parse_systems(config["production"]["systems"])
+    except SectionError as err:
+        raise WorkflowError(f"{err} (set in {config_source('production', 'systems')})") from None
+
+
+SYSTEMS = configured_systems()
+# `results/{ds}/export/{system}_{split}.pt`: ground truth or a system (its first seed)
+EXPORT_SYSTEMS = "|".join(re.escape(name) for name in ["GT", *SYSTEMS])
+
+
 # Every wildcard is constrained, so no name can climb out of results/, logs/ or resources/.
 wildcard_constraints:
     ds=DATASET_NAME,
     slot="|".join(SLOT_ORDER),
     shard=r"\d+",
-    phase="phase1|phase2",
+    system="|".join(re.escape(name) for name in SYSTEMS),
+    seed=r"-?\d+",
     table="table5|table6",
     target="gloss|text",
 
@@ -382,6 +398,7 @@ def dataset_outputs(ds):
 def report_pages(ds):
     """One page of each report rule that applies to `ds` (each rule writes all its pages at once)."""
     pages = [f"results/{ds}/report/{table_name(ds)}.html", f"results/{ds}/report/summary.html"]
+    pages += [f"results/{ds}/report/comparison_{name}.html" for name in SYSTEMS]
     if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:
         pages.append(f"results/{ds}/report/fusion_report.html")
     return pages
@@ -409,8 +426,8 @@ def check_model_sections():
         gen = prod["generator"]
         TextEncoderConfig.from_dict(gen["text_encoder"], "production.generator.text_encoder")
         GeneratorConfig.from_dict(gen["model"], "production.generator.model")
-        for phase in ("phase1", "phase2"):
-            TrainConfig.from_dict(gen[phase]["train"], f"production.generator.{phase}.train")
+        for name, system in SYSTEMS.items():
+            TrainConfig.from_dict(system.train, f"production.systems.{name}.train")
         TrainConfig.from_dict(
             config["evaluation"]["back_translation"]["train"], "evaluation.back_translation.train"
         )
@@ -454,12 +471,50 @@ def production_section(name):
     return tracked_section(config["production"][name], "production", name)
 
 
-def generator_params(phase):
-    """Phase 1 sees the generator section without `phase2`; phase 2 sees all of it."""
-    gen = dict(config["production"]["generator"])
-    if phase == 1:
-        gen.pop("phase2")
-    return tracked_section(gen, "production", "generator")
+def system_params(name):
+    """A system's own entry: editing it re-runs that system (and those initialised from it)."""
+    return tracked_section(config["production"]["systems"][name], "production", "systems", name)
+
+
+def system_run(ds, name, seed):
+    """The folder of one training run of a system: generator/ (the run) and predictions.h5."""
+    return f"results/{ds}/production/systems/{name}/seed{seed}"
+
+
+SYSTEM_RUN = system_run("{ds}", "{system}", "{seed}")
+
+
+def system_predictions(ds):
+    """{system: {seed: its run's predictions.h5}} in table order."""
+    return {
+        name: {seed: f"{system_run(ds, name, seed)}/predictions.h5" for seed in system.seeds}
+        for name, system in SYSTEMS.items()
+    }
+
+
+def get_generator_inputs(wildcards):
+    """Latents; the channel priors for a system with a KL term; the run it initialises from."""
+    name, seed = wildcards.system, int(wildcards.seed)
+    if seed not in SYSTEMS[name].seeds:
+        raise WorkflowError(
+            f"production.systems.{name} has no seed {seed} (its seeds: {list(SYSTEMS[name].seeds)})."
+        )
+    inputs = {"latents": f"results/{wildcards.ds}/production/latents.h5"}
+    if SYSTEMS[name].kl is not None:
+        inputs["priors"] = f"results/{wildcards.ds}/production/priors.h5"
+    parent = init_run(SYSTEMS, name, seed)
+    if parent is not None:
+        inputs["init_from"] = f"{system_run(wildcards.ds, *parent)}/generator/best.pt"
+    return inputs
+
+
+def first_run_predictions(ds, name):
+    """The predictions of a system's first seed: what its render shows and its export holds."""
+    return f"{system_run(ds, name, SYSTEMS[name].seeds[0])}/predictions.h5"
+
+
+def get_render_predictions(wildcards):
+    return first_run_predictions(wildcards.ds, wildcards.system)
 
 
 def get_holistic_shards(wildcards):
@@ -569,8 +624,7 @@ def get_table_inputs(wildcards):
     split = config["evaluation"]["split"]
     inputs = {
         "skeletons": f"results/{ds}/production/skeletons.h5",
-        "phase1": f"results/{ds}/production/predictions_phase1.h5",
-        "phase2": f"results/{ds}/production/predictions_phase2.h5",
+        "systems": [p for runs in system_predictions(ds).values() for p in runs.values()],
         "external": [e[split] for e in external_predictions(ds).values()],
         "reported": reported_scores(),
     }
@@ -584,12 +638,9 @@ def get_table_inputs(wildcards):
 
 def get_export_input(wildcards):
     """What `results/{ds}/export/{system}_{split}.pt` is written from."""
-    production = f"results/{wildcards.ds}/production"
-    return {
-        "GT": f"{production}/skeletons.h5",
-        "DARSLP": f"{production}/predictions_phase1.h5",
-        "DARSLP-KL": f"{production}/predictions_phase2.h5",
-    }[wildcards.system]
+    if wildcards.system == "GT":
+        return f"results/{wildcards.ds}/production/skeletons.h5"
+    return first_run_predictions(wildcards.ds, wildcards.system)
 
 
 def get_report_inputs(wildcards):
@@ -600,7 +651,7 @@ def get_report_inputs(wildcards):
         "table": f"results/{ds}/{table_name(ds)}.csv",
         "stats": f"results/{ds}/{table_name(ds)}_stats.csv",
         "priors": f"results/{ds}/production/priors.h5",
-        "renders": [f"results/{ds}/production/comparison_{p}.gif" for p in ("phase1", "phase2")],
+        "renders": [f"results/{ds}/production/systems/{name}/comparison.gif" for name in SYSTEMS],
     }
     if config["audit"]["in_report"]:
         inputs["audit"] = f"results/{ds}/audit.csv"
