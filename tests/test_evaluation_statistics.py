@@ -159,7 +159,8 @@ def test_percentile_interval_and_p_value_rules():
 
 
 def test_settings_and_few_sentence_warning():
-    assert statistics.settings(None) == {"resamples": 1000, "seed": 2025, "confidence": 0.95, "min_sentences": 30}
+    assert statistics.settings(None) == {"resamples": 1000, "seed": 2025, "confidence": 0.95,
+                                         "min_sentences": 30}
     assert statistics.settings({"seed": 3})["seed"] == 3
     with pytest.raises(ValueError, match=r"evaluation\.statistics\.samples: unknown key"):
         statistics.settings({"samples": 10})
