@@ -159,9 +159,10 @@ def test_percentile_interval_and_p_value_rules():
 
 
 def test_settings_and_few_sentence_warning():
-    assert statistics.settings(None) == statistics.DEFAULTS
+    assert statistics.settings(None) == {"resamples": 1000, "seed": 2025, "confidence": 0.95,
+                                         "min_sentences": 30}
     assert statistics.settings({"seed": 3})["seed"] == 3
-    with pytest.raises(ValueError, match="unknown key"):
+    with pytest.raises(ValueError, match=r"evaluation\.statistics\.samples: unknown key"):
         statistics.settings({"samples": 10})
     assert statistics.few_sentences_warning(30, 30) == ""
     assert "only 8 sentences" in statistics.few_sentences_warning(8, 30)

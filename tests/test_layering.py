@@ -9,7 +9,7 @@
     4  skeletons
     5  metrics, poses, fusion, limits
     6  production, signx
-    7  evaluation
+    7  evaluation, config_sections
     8  cli
     9  __main__
 
@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("skeletons",),
     ("metrics", "poses", "fusion", "limits"),
     ("production", "signx"),
-    ("evaluation",),
+    ("evaluation", "config_sections"),
     ("cli",),
     ("__main__",),
 ]

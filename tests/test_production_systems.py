@@ -37,7 +37,7 @@ def test_seeds_pair_by_position_or_all_start_from_a_one_seed_parent():
     ({"A": {"seeds": [1], "klx": None}}, "production.systems.A.klx: unknown key"),
     ({"A": {"seeds": [1], "kind": "diffusion"}},
      "production.systems.A.kind: unknown generator kind 'diffusion'"),
-    ({"A": {"seeds": []}}, "production.systems.A.seeds: give a list of distinct integer seeds"),
+    ({"A": {"seeds": []}}, "production.systems.A.seeds: expected a list of distinct integer seeds"),
     ({"A": {"seeds": [1, 1]}}, "production.systems.A.seeds"),
     ({"A": {"seeds": [True]}}, "production.systems.A.seeds"),
     ({"A": {"seeds": [1], "train": {"seed": 4}}}, "production.systems.A.train.seed: a system's seeds are"),

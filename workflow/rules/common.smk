@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.iocontainers import InputFiles, Wildcards
 from snakemake.utils import update_config, validate
 
-from pipelib import configkeys, limits
+from pipelib import config_sections, configkeys, limits
 from pipelib.audit.stage import find_sampled, rerun_dirs
 from pipelib.estimators.base import SLOT_ORDER
 from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weight_keys
@@ -412,28 +412,14 @@ def get_final_output():
 # ---- production ------------------------------------------------------------------------------
 
 
-def check_model_sections():
-    """Check the model and training sections with the library's own config classes at start-up."""
-    from pipelib.production.autoencoder import AEConfig
-    from pipelib.production.generator import GeneratorConfig
-    from pipelib.text.encoders import TextEncoderConfig
-    from pipelib.training import TrainConfig
-
-    prod = config["production"]
-    try:
-        AEConfig.from_dict(prod["autoencoder"]["model"], "production.autoencoder.model")
-        TrainConfig.from_dict(prod["autoencoder"]["train"], "production.autoencoder.train")
-        gen = prod["generator"]
-        TextEncoderConfig.from_dict(gen["text_encoder"], "production.generator.text_encoder")
-        GeneratorConfig.from_dict(gen["model"], "production.generator.model")
-        for name, system in SYSTEMS.items():
-            TrainConfig.from_dict(system.train, f"production.systems.{name}.train")
-        TrainConfig.from_dict(
-            config["evaluation"]["back_translation"]["train"], "evaluation.back_translation.train"
-        )
-        check_signx_sections(TrainConfig)
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        raise WorkflowError(f"{err} ({source_of_message(str(err))})") from None
+def check_sections():
+    """Parse every config section with the library's own dataclass at start-up, one check per stage
+    (pipelib.config_sections), so a bad section fails before any job runs, naming where it was set."""
+    for stage in config_sections.STAGES:
+        try:
+            config_sections.check_stage(config, stage)
+        except (ValueError, TypeError, FileNotFoundError) as err:
+            raise WorkflowError(f"{err} ({source_of_message(str(err))})") from None
 
 
 def source_of_message(message):
@@ -445,26 +431,7 @@ def source_of_message(message):
     return f"set in {config_source(*path)}" if path else "see config/README.md"
 
 
-def check_signx_sections(train_config):
-    """SignX model sections (vocabulary sizes are filled in from the data) and train sections."""
-    from pipelib.signx.pose2gloss import Pose2GlossConfig
-    from pipelib.signx.recognizer import RecognizerConfig
-    from pipelib.signx.train_recognizer import train_config as recognizer_train_config
-    from pipelib.signx.video2pose import Video2PoseConfig
-
-    sx = config["signx"]
-    Pose2GlossConfig.from_dict({"vocab_size": 5} | sx["pose2gloss"]["model"], "signx.pose2gloss.model")
-    Video2PoseConfig.from_dict(sx["video2pose"]["model"], "signx.video2pose.model")
-    rec = RecognizerConfig.from_dict(
-        {"gloss_vocab_size": 5, "text_vocab_size": 5} | sx["recognizer"]["model"], "signx.recognizer.model"
-    )
-    for target in sx["recognizer"]["targets"]:
-        recognizer_train_config(sx["recognizer"], target, rec.d_model)
-    for name in ("pose2gloss", "video2pose"):
-        train_config.from_dict(sx[name]["train"], f"signx.{name}.train")
-
-
-check_model_sections()
+check_sections()
 
 
 def production_section(name):

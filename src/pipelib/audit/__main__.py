@@ -10,11 +10,12 @@ precision differs, else 0.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 
 from pipelib.audit.runs import compare_runs, failing
-from pipelib.audit.stage import DEFAULT_TOLERANCE
+from pipelib.audit.stage import AuditTolerance
 from pipelib.audit.values import PROVENANCE_KEYS, Tolerance
 from pipelib.io.atomic import atomic_path
 
@@ -26,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmp = sub.add_parser("compare", help="compare two results folders file by file")
     cmp.add_argument("recorded", help="results folder of the first run, e.g. cluster/results")
     cmp.add_argument("rerun", help="results folder of the second run, e.g. local/results")
-    for name, default in sorted(DEFAULT_TOLERANCE.items()):
+    for name, default in sorted(dataclasses.asdict(AuditTolerance()).items()):
         cmp.add_argument(f"--{name}", type=float, default=default,
                          help=f"where the settings promise no bitwise equality (default {default:g})")
     cmp.add_argument("--ignore", nargs="*", default=[], help="more attribute/key/column names to skip")

@@ -56,6 +56,7 @@ from pipelib.audit.records import read_provenance
 from pipelib.audit.rerun import AuditError, Job, recorded_jobs, rerun_job, sample_jobs
 from pipelib.audit.values import PROVENANCE_KEYS, Tolerance
 from pipelib.io.atomic import atomic_path, write_text_atomic
+from pipelib.sections import SectionError, from_section
 
 log = logging.getLogger("pipelib.audit")
 
@@ -64,9 +65,16 @@ FAILURES = ("mismatch", MISSING, PRECISION, REFUSED, ERROR)
 COLUMNS = ["rule", "job", "output", "kind", "status", "max_abs_diff", "tolerance", "recorded_on",
            "rerun_on", "detail"]
 DEFAULT_RULES = ("manifest", "fusion_apply", "skeletons", "autoencoder", "priors", "table")
-DEFAULT_TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 OTHER_DEVICE_CHOICES = ("report", "refuse")
 SAMPLE_NAME, RECORD_NAME, WORK_NAME = "sample.json", "rerun.json", "work"
+
+
+@dataclass(frozen=True)
+class AuditTolerance(Tolerance):
+    """``audit.tolerance``: the tolerance of re-executed training jobs; a key left out takes these."""
+
+    rtol: float = 1e-5
+    atol: float = 1e-6
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ class AuditConfig:
     per_rule: int = 1
     seed: int = 0
     targets: tuple[str, ...] = ()
-    tolerance: Tolerance = Tolerance(**DEFAULT_TOLERANCE)
+    tolerance: AuditTolerance = AuditTolerance()
     other_device: str = "report"
     ignore: tuple[str, ...] = ()
     keep_scratch: bool = False
@@ -85,29 +93,14 @@ class AuditConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, key: str = "audit") -> AuditConfig:
-        d = dict(d or {})
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"{key}: unknown key(s) {sorted(unknown)}; allowed: "
-                             f"{sorted(cls.__dataclass_fields__)}")
-        cfg = cls(
-            rules=tuple(d.get("rules", DEFAULT_RULES)),
-            per_rule=int(d.get("per_rule", 1)),
-            seed=int(d.get("seed", 0)),
-            targets=tuple(d.get("targets") or ()),
-            tolerance=Tolerance.from_dict({**DEFAULT_TOLERANCE, **(d.get("tolerance") or {})},
-                                          f"{key}.tolerance"),
-            other_device=str(d.get("other_device", "report")),
-            ignore=tuple(d.get("ignore", ())),
-            keep_scratch=bool(d.get("keep_scratch", False)),
-            in_report=bool(d.get("in_report", False)),
-        )
+        cfg = from_section(cls, d, key)
+        cfg.tolerance.validate(f"{key}.tolerance")
         if not cfg.rules:
-            raise ValueError(f"{key}.rules is empty; list at least one rule to re-execute")
+            raise SectionError(f"{key}.rules is empty; list at least one rule to re-execute")
         if cfg.per_rule < 1:
-            raise ValueError(f"{key}.per_rule must be >= 1, got {cfg.per_rule}")
+            raise SectionError(f"{key}.per_rule must be >= 1, got {cfg.per_rule}")
         if cfg.other_device not in OTHER_DEVICE_CHOICES:
-            raise ValueError(f"{key}.other_device is {cfg.other_device!r}; choose report or refuse")
+            raise SectionError(f"{key}.other_device is {cfg.other_device!r}; choose report or refuse")
         return cfg
 
 

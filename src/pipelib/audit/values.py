@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from pipelib.sections import SectionError, from_section
+
 # Keys whose values differ between two faithful runs: provenance records, wall-clock times, run ids.
 PROVENANCE_KEYS = frozenset({
     "provenance", "created_utc", "host", "slurm_job_id", "seconds", "tracker_run_id", "init_from",
@@ -33,15 +35,17 @@ class Tolerance:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, key: str = "audit.tolerance") -> Tolerance:
-        """From ``{rtol, atol}``; unknown keys or negative values fail naming ``key``."""
-        d = dict(d or {})
-        unknown = set(d) - {"rtol", "atol"}
-        if unknown:
-            raise ValueError(f"{key}: unknown key(s) {sorted(unknown)}; allowed: rtol, atol")
-        tol = cls(rtol=float(d.get("rtol", 0.0)), atol=float(d.get("atol", 0.0)))
-        if tol.rtol < 0 or tol.atol < 0:
-            raise ValueError(f"{key}: rtol and atol must be >= 0, got {d}")
+        """From ``{rtol, atol}`` (missing: this class's defaults); unknown keys or negative values raise
+        :class:`~pipelib.sections.SectionError` naming ``key``."""
+        tol = from_section(cls, d, key)
+        tol.validate(key)
         return tol
+
+    def validate(self, key: str = "audit.tolerance") -> None:
+        """Raise :class:`~pipelib.sections.SectionError` naming the key when a value is negative."""
+        for name in ("rtol", "atol"):
+            if not getattr(self, name) >= 0:
+                raise SectionError(f"{key}.{name}: must be >= 0, got {getattr(self, name)}")
 
 
 BITWISE = Tolerance()

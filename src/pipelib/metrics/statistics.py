@@ -28,26 +28,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipelib.metrics import slrtp
+from pipelib.sections import from_section
 
 INTERVAL_COLUMNS = ["system", "metric", "versus", "estimate", "ci_low", "ci_high", "p_value"]
-#: ``evaluation.statistics`` keys and their defaults (also in the config schema).
-DEFAULTS = {"resamples": 1000, "seed": 2025, "confidence": 0.95, "min_sentences": 30}
+SECTION = "evaluation.statistics"
+
+
+@dataclass(frozen=True)
+class StatisticsConfig:
+    """``evaluation.statistics``: bootstrap resamples, their seed, the interval's confidence (0-1) and the
+    sentence count below which the table warns that intervals are wide."""
+
+    resamples: int = 1000
+    seed: int = 2025
+    confidence: float = 0.95
+    min_sentences: int = 30
 
 
 def settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``evaluation.statistics`` with defaults filled in; unknown keys fail naming themselves."""
-    cfg = dict(section or {})
-    unknown = sorted(set(cfg) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"evaluation.statistics: unknown key(s) {unknown}; known: {sorted(DEFAULTS)}")
-    return {**DEFAULTS, **cfg}
+    """``evaluation.statistics`` with defaults filled in (a plain dict, as provenance records it); a bad
+    key raises :class:`~pipelib.sections.SectionError` naming it."""
+    return asdict(from_section(StatisticsConfig, section, SECTION))
 
 
 @dataclass(frozen=True)

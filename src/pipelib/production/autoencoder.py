@@ -25,7 +25,7 @@ Config section (``AEConfig.from_dict``; region mappings may name only the region
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -39,6 +39,7 @@ from pipelib.production.regions import (
     split_joint_mask,
     split_regions,
 )
+from pipelib.sections import SectionError, coerce_fields, convert
 
 LOSS_NORMS = ("value", "frame")
 DEFAULT_LATENT = {"body": 8, "right_hand": 28, "left_hand": 28, "face": 16}
@@ -47,18 +48,14 @@ DEFAULT_LOSS_WEIGHTS = {"body": 0.5, "right_hand": 1.5, "left_hand": 1.5, "face"
 
 
 def _region_map(value: Any, defaults: Mapping[str, Any], where: str, kind: type) -> dict[str, Any]:
-    """A full ``{region: value}`` dict from a partial mapping; unknown regions and bad values raise."""
+    """A full ``{region: value}`` dict from a partial mapping; unknown regions and bad values raise
+    :class:`~pipelib.sections.SectionError` naming the dotted key."""
     if not isinstance(value, Mapping):
-        raise ValueError(f"{where}: must be a mapping of regions {list(REGIONS)}, got {value!r}")
+        raise SectionError(f"{where}: must be a mapping of regions {list(REGIONS)}, got {value!r}")
     unknown = sorted(set(value) - set(REGIONS))
     if unknown:
-        raise ValueError(f"{where}.{unknown[0]}: unknown region; use one of {list(REGIONS)}")
-    out = {name: value.get(name, defaults[name]) for name in REGIONS}
-    for name, v in out.items():
-        if isinstance(v, bool) or not isinstance(v, int | float) or (kind is int and int(v) != v):
-            raise ValueError(f"{where}.{name}: expected a {kind.__name__}, got {v!r}")
-        out[name] = kind(v)
-    return out
+        raise SectionError(f"{where}.{unknown[0]}: unknown region; use one of {list(REGIONS)}")
+    return {name: convert(value.get(name, defaults[name]), kind, f"{where}.{name}") for name in REGIONS}
 
 
 @dataclass(frozen=True)
@@ -73,24 +70,14 @@ class AEConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, where: str = "production.autoencoder") -> AEConfig:
-        """Build from a config section (``where`` names it in errors); unknown keys raise ValueError."""
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ValueError(f"{where}.{key}: unknown key; remove it or use one of {sorted(known)}")
-        kw: dict[str, Any] = {}
+        """Build from a config section (``where`` names it in errors); unknown keys and bad values raise
+        :class:`~pipelib.sections.SectionError` naming the dotted key. A region mapping may name only the
+        regions it changes; the others keep their defaults."""
+        kw = coerce_fields(cls, d, where)
         for key, defaults, kind in (("latent", DEFAULT_LATENT, int), ("hidden", DEFAULT_HIDDEN, int),
                                     ("loss_weights", DEFAULT_LOSS_WEIGHTS, float)):
-            if key in d:
-                kw[key] = _region_map(d[key], defaults, f"{where}.{key}", kind)
-        if "encoder_l1" in d:
-            try:
-                kw["encoder_l1"] = float(d["encoder_l1"])
-            except (TypeError, ValueError):
-                raise ValueError(f"{where}.encoder_l1: expected a number, got {d['encoder_l1']!r}") from None
-        if "loss_norm" in d:
-            kw["loss_norm"] = d["loss_norm"]
+            if key in kw:
+                kw[key] = _region_map(kw[key], defaults, f"{where}.{key}", kind)
         cfg = cls(**kw)
         cfg.validate(where)
         return cfg

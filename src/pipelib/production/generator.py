@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from pipelib.production.priors import masked_kl
+from pipelib.sections import from_section
 from pipelib.text.encoders import PositionalEncoding
 
 CONFIG_KEY = "production.generator"
@@ -57,25 +58,9 @@ class GeneratorConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, where: str = CONFIG_KEY) -> GeneratorConfig:
-        """Build from a config section; unknown keys and wrong types raise ValueError naming the key."""
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        for key, value in d.items():
-            if key not in known:
-                raise ValueError(f"{where}.{key}: unknown key; remove it or use one of {sorted(known)}")
-            if isinstance(value, bool) or not isinstance(value, int | float | str):
-                raise ValueError(f"{where}.{key}: expected a number, got {value!r}")
-            try:
-                number = float(value)  # YAML reads 1e-1 as a string
-            except ValueError:
-                raise ValueError(f"{where}.{key}: expected a number, got {value!r}") from None
-            if key in ("dropout", "latent_box"):
-                d[key] = number
-            elif number != int(number):
-                raise ValueError(f"{where}.{key}: expected an integer, got {value!r}")
-            else:
-                d[key] = int(number)
-        cfg = cls(**d)
+        """Build from a config section; unknown keys and wrong types raise
+        :class:`~pipelib.sections.SectionError` naming the dotted key (YAML's ``1e-1`` is a number)."""
+        cfg = from_section(cls, d, where)
         cfg.validate(where)
         return cfg
 

@@ -28,7 +28,7 @@ from pipelib.sections import SectionError
 KINDS = {"darslp": "pipelib.production.train_generator"}
 #: Names the table gives its own rows.
 RESERVED = ("GT", "mean-pose")
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.+-]*$")
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*$")
 WHERE = "production.systems"
 
 
@@ -52,6 +52,9 @@ def parse_systems(section: Mapping[str, Any]) -> dict[str, System]:
         raise SectionError(f"{WHERE}: must map at least one system name to its settings")
     systems: dict[str, System] = {}
     for name, entry in section.items():
+        if not NAME.match(str(name)) or name in RESERVED:
+            raise SectionError(f"{WHERE}.{name}: a system name is letters, digits and _+- starting with a "
+                               f"letter, other than {', '.join(RESERVED)}")
         system = parse_system(name, entry)
         parent = system.init_from
         if parent is not None:
@@ -66,12 +69,10 @@ def parse_systems(section: Mapping[str, Any]) -> dict[str, System]:
     return systems
 
 
-def parse_system(name: str, entry: Mapping[str, Any]) -> System:
-    """One ``production.systems`` entry checked on its own: name, keys, kind, seeds, no ``train.seed``."""
-    where = f"{WHERE}.{name}"
-    if not NAME.match(str(name)) or name in RESERVED:
-        raise SectionError(f"{where}: a system name is letters, digits and _.+- starting with a letter, "
-                           f"other than {', '.join(RESERVED)}")
+def parse_system(name: str, entry: Mapping[str, Any], where: str | None = None) -> System:
+    """One ``production.systems`` entry checked on its own (keys, kind, seeds, no ``train.seed``);
+    ``where`` (default ``production.systems.<name>``) names it in errors."""
+    where = where or f"{WHERE}.{name}"
     if not isinstance(entry, Mapping):
         raise SectionError(f"{where}: must be a mapping (kind, init_from, seeds, kl, generator, train)")
     known = {"kind", "init_from", "seeds", "kl", "generator", "train"}
@@ -85,7 +86,7 @@ def parse_system(name: str, entry: Mapping[str, Any]) -> System:
     if (not isinstance(seeds, list | tuple) or not seeds
             or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
             or len(set(seeds)) != len(seeds)):
-        raise SectionError(f"{where}.seeds: give a list of distinct integer seeds, e.g. [2]")
+        raise SectionError(f"{where}.seeds: expected a list of distinct integer seeds, e.g. [2]")
     train = dict(entry.get("train") or {})
     if "seed" in train:
         raise SectionError(f"{where}.train.seed: a system's seeds are {where}.seeds; remove train.seed")

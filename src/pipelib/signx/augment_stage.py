@@ -13,20 +13,37 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from pipelib import provenance
 from pipelib.io import shards
+from pipelib.sections import SectionError, from_section
 from pipelib.signx.aug_shards import write_aug_shard
 from pipelib.signx.augment import CONFIG_SECTION, AugmentConfig
-from pipelib.signx.data import check_keys, split_rows
+from pipelib.signx.data import split_rows
 from pipelib.signx.pruning import PruningMask
 
 log = logging.getLogger("pipelib.signx")
-STAGE_KEYS = ("n_aug", "seed", "chunk_frames", "workers")
+
+
+@dataclass(frozen=True)
+class AugmentationSection(AugmentConfig):
+    """The ``signx.augmentation`` section: the :class:`AugmentConfig` of one version, plus how many
+    versions per video (``n_aug``), their seed, the HDF5 chunk length in frames (None: unchunked) and
+    the threads computing versions ahead of the writer (0: inline)."""
+
+    n_aug: int = 10
+    seed: int = 0
+    chunk_frames: int | None = 64
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.workers < 0:
+            raise SectionError(f"{CONFIG_SECTION}.workers: must be >= 0, got {self.workers}")
 
 
 def pruned_train_latents(manifest: str | os.PathLike[str], latent_shard: str | os.PathLike[str],
@@ -43,12 +60,9 @@ def write_augmentation(manifest: str | os.PathLike[str], latent_shard: str | os.
                        section: Mapping[str, Any]) -> dict[str, Any]:
     """Write the augmentation shard of ``latent_shard`` atomically; returns write_aug_shard's summary."""
     aug_keys = tuple(f.name for f in fields(AugmentConfig))
-    sec = check_keys(section, aug_keys + STAGE_KEYS, CONFIG_SECTION)
-    n_aug, seed = int(sec.get("n_aug", 10)), int(sec.get("seed", 0))
-    chunk = sec.get("chunk_frames", 64)
-    workers = int(sec.get("workers", 1))
-    if workers < 0:
-        raise ValueError(f"{CONFIG_SECTION}.workers: must be >= 0, got {workers}")
+    sec = dict(section or {})
+    stage = from_section(AugmentationSection, sec, CONFIG_SECTION)
+    n_aug, seed, chunk, workers = stage.n_aug, stage.seed, stage.chunk_frames, stage.workers
     mask = PruningMask.load(pruning_json)
     prov = provenance.collect(sec, inputs=[manifest, latent_shard, pruning_json], seed=seed)
     summary = write_aug_shard(pruned_train_latents(manifest, latent_shard, mask), out_h5,

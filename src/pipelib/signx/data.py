@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import h5py
 import numpy as np
@@ -30,16 +29,6 @@ from pipelib.io import shards
 from pipelib.text.vocab import Vocab
 
 log = logging.getLogger("pipelib.signx")
-
-
-def check_keys(section: Mapping[str, Any] | None, known: Iterable[str], where: str) -> dict[str, Any]:
-    """``section`` as a dict; a key outside ``known`` raises ValueError naming ``where.key``."""
-    d = dict(section or {})
-    known = sorted(known)
-    for key in d:
-        if key not in known:
-            raise ValueError(f"{where}.{key}: unknown key; remove it or use one of {known}")
-    return d
 
 
 def split_rows(manifest: str | os.PathLike[str] | pd.DataFrame, split: str) -> pd.DataFrame:

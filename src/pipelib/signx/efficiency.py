@@ -50,7 +50,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,19 +61,19 @@ from pipelib import provenance
 from pipelib.datasets.manifest import read_manifest
 from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.metrics.slrtp import wer
+from pipelib.sections import SectionError, from_section
 from pipelib.signx.frames_input import entry_frames
 from pipelib.signx.latent_data import read_pruned_latents
 from pipelib.signx.pruning import PruningMask
 from pipelib.signx.recognition import decoding_options
 from pipelib.signx.train_pose2gloss import load_pose2gloss
-from pipelib.signx.train_recognizer import LoadedRecognizer, check_section, load_recognizer
+from pipelib.signx.train_recognizer import LoadedRecognizer, load_recognizer
 from pipelib.signx.train_video2pose import load_video2pose, trained_stride
 from pipelib.signx.video2pose import latents_from_video
 from pipelib.training.device import resolve_device
 
 log = logging.getLogger("pipelib.signx")
 SECTION = "signx.efficiency"
-SECTION_KEYS = ("split", "max_videos", "warmup", "repeats", "device", "threads", "target", "head")
 PIXEL_MEDIA = ("frames", "video")
 COLUMNS = ["path", "pipeline", "videos", "frames", "repeats", "seconds", "fps", "fps_min", "fps_max",
            "frontend_seconds", "tokens", "speedup", "WER", "decoding", "device", "threads", "torch"]
@@ -81,21 +81,33 @@ PIPELINES = {"latents": "latents -> recogniser",
              "pixels": "frames -> Video2Pose -> Pose2Gloss encoder -> pruning -> recogniser"}
 
 
+@dataclass(frozen=True)
+class EfficiencySection:
+    """The ``signx.efficiency`` section: the split timed, at most ``max_videos`` of it (None: all),
+    untimed warm-up and timed repeats per path, where and on how many threads it runs, and which
+    recogniser (``target``) and ``head`` (decoder or ctc) decode."""
+
+    split: str = "test"
+    max_videos: int | None = 8
+    warmup: int = 1
+    repeats: int = 5
+    device: str = "cpu"
+    threads: int | None = None
+    target: str = "gloss"
+    head: str = "decoder"
+
+
 def _options(section: Mapping[str, Any]) -> dict[str, Any]:
-    d = check_section(section, SECTION_KEYS, SECTION)
-    opts = {"split": str(d.get("split", "test")), "max_videos": d.get("max_videos", 8),
-            "warmup": int(d.get("warmup", 1)), "repeats": int(d.get("repeats", 5)),
-            "device": str(d.get("device", "cpu")), "threads": d.get("threads"),
-            "target": str(d.get("target", "gloss")), "head": str(d.get("head", "decoder"))}
+    opts = asdict(from_section(EfficiencySection, section, SECTION))
     if opts["head"] not in ("decoder", "ctc"):
-        raise ValueError(f"{SECTION}.head: must be decoder or ctc, got {opts['head']!r}")
+        raise SectionError(f"{SECTION}.head: must be decoder or ctc, got {opts['head']!r}")
     if opts["warmup"] < 0 or opts["repeats"] < 1:
-        raise ValueError(f"{SECTION}: warmup must be >= 0 and repeats >= 1, got {opts['warmup']}, "
-                         f"{opts['repeats']}")
-    if opts["max_videos"] is not None and int(opts["max_videos"]) < 1:
-        raise ValueError(f"{SECTION}.max_videos: must be >= 1 or null (all), got {opts['max_videos']}")
-    if opts["threads"] is not None and int(opts["threads"]) < 1:
-        raise ValueError(f"{SECTION}.threads: must be >= 1 or null, got {opts['threads']}")
+        raise SectionError(f"{SECTION}: warmup must be >= 0 and repeats >= 1, got {opts['warmup']}, "
+                           f"{opts['repeats']}")
+    if opts["max_videos"] is not None and opts["max_videos"] < 1:
+        raise SectionError(f"{SECTION}.max_videos: must be >= 1 or null (all), got {opts['max_videos']}")
+    if opts["threads"] is not None and opts["threads"] < 1:
+        raise SectionError(f"{SECTION}.threads: must be >= 1 or null, got {opts['threads']}")
     return opts
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from pipelib.io.atomic import write_text_atomic
+from pipelib.sections import SectionError, from_section
 
 CONFIG_KEY = "signx.pruning"
 FORMAT = "pipelib.signx.pruning"
@@ -41,30 +42,25 @@ class PruningConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, where: str = CONFIG_KEY) -> PruningConfig:
-        """Config from a (YAML) dict; unknown keys and bad values raise ValueError naming ``where.key``.
-        Giving ``threshold`` alone switches ``keep_fraction`` off."""
-        data = dict(data or {})
-        for key in data:
-            if key not in ("threshold", "keep_fraction"):
-                raise ValueError(f"{where}.{key}: unknown key; use threshold or keep_fraction")
-        for key, value in data.items():
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise ValueError(f"{where}.{key}: expected a number or null, got {value!r}")
-        if "threshold" in data and data["threshold"] is not None and "keep_fraction" not in data:
-            data["keep_fraction"] = None
-        cfg = cls(**{k: None if v is None else float(v) for k, v in data.items()})
+        """Config from a (YAML) dict; unknown keys and bad values raise
+        :class:`~pipelib.sections.SectionError` naming ``where.key``. Giving ``threshold`` alone switches
+        ``keep_fraction`` off."""
+        cfg = from_section(cls, data, where)
+        given = data or {}
+        if cfg.threshold is not None and "keep_fraction" not in given:
+            cfg = cls(threshold=cfg.threshold, keep_fraction=None)
         _check_choice(cfg.threshold, cfg.keep_fraction, where)
         return cfg
 
 
 def _check_choice(threshold: float | None, keep_fraction: float | None, where: str) -> None:
     if (threshold is None) == (keep_fraction is None):
-        raise ValueError(f"{where}: set exactly one of threshold and keep_fraction, got "
+        raise SectionError(f"{where}: set exactly one of threshold and keep_fraction, got "
                          f"threshold={threshold}, keep_fraction={keep_fraction}")
     if threshold is not None and not threshold >= 0:
-        raise ValueError(f"{where}.threshold: must be a variance >= 0, got {threshold}")
+        raise SectionError(f"{where}.threshold: must be a variance >= 0, got {threshold}")
     if keep_fraction is not None and not 0.0 < keep_fraction <= 1.0:
-        raise ValueError(f"{where}.keep_fraction: must be in (0, 1], got {keep_fraction}")
+        raise SectionError(f"{where}.keep_fraction: must be in (0, 1], got {keep_fraction}")
 
 
 @dataclass(frozen=True)

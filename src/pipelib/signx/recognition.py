@@ -38,6 +38,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,11 @@ from pipelib import provenance
 from pipelib.datasets.manifest import read_manifest
 from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.metrics import catalog, slrtp, statistics
+from pipelib.sections import SectionError, from_section
 from pipelib.signx.latent_data import SplitText, most_frequent, read_pruned_latents, split_text
 from pipelib.signx.pruning import PruningMask
-from pipelib.signx.train_recognizer import LoadedRecognizer, check_section, decode, load_recognizer
+from pipelib.signx.recognizer import DecodingConfig
+from pipelib.signx.train_recognizer import LoadedRecognizer, decode, load_recognizer
 from pipelib.training.checkpoint import weights_sha256
 
 log = logging.getLogger("pipelib.signx")
@@ -63,7 +66,32 @@ COLUMNS = ["system", "target", "decoding", "split", "n_sequences", "n_missing", 
            "warning", *INTERVAL_COLUMNS, *P_COLUMNS]
 BASELINE = "most-frequent-train"
 SECTION = "signx.recognition"
-SECTION_KEYS = ("splits", "split", "batch_size", "decoding")
+
+
+@dataclass(frozen=True)
+class RecognitionSection:
+    """The ``signx.recognition`` section: the splits scored (``split`` names one, the older spelling;
+    give one of the two), videos decoded at once, and decoding overrides of the checkpoints' own."""
+
+    splits: tuple[str, ...] = ("dev", "test")
+    split: str | None = None
+    batch_size: int = 8
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, where: str = SECTION) -> RecognitionSection:
+        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
+        sec = from_section(cls, data, where)
+        if sec.split is not None and "splits" in (data or {}):
+            raise SectionError(f"{where}: give split (one) or splits (a list), not both")
+        if sec.split is not None:
+            sec = replace(sec, splits=(sec.split,))
+        if not sec.splits:
+            raise SectionError(f"{where}.splits: must be a non-empty list such as [test] or [dev, test], "
+                               f"got {list(sec.splits)}")
+        if sec.batch_size < 1:
+            raise SectionError(f"{where}.batch_size: must be >= 1, got {sec.batch_size}")
+        return sec
 
 
 def score_outputs(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
@@ -144,7 +172,7 @@ def _row(system: str, target: str, decoding: str, split: str, hyps: list[str], r
 def decoding_options(section: Mapping[str, Any], rec: LoadedRecognizer) -> dict[str, Any]:
     """Beam, entropy weight, length exponent and output length from ``section.decoding``, else the
     checkpoint's config."""
-    dec = dict(section.get("decoding") or {})
+    dec = from_section(DecodingConfig, section.get("decoding"), f"{SECTION}.decoding").given()
     cfg = rec.model.cfg
     return {"beam": int(dec.get("beam", cfg.beam_size)),
             "entropy_weight": float(dec.get("entropy_penalty", cfg.entropy_weight)),
@@ -201,13 +229,8 @@ def recognition_table(manifest: str | os.PathLike[str], latent_shards: Sequence[
                       stats_section: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Rows (``COLUMNS``) for every checkpoint and baseline on every configured split, with bootstrap
     intervals and paired tests against the baseline (``stats_section``: ``evaluation.statistics``)."""
-    section = check_section(section, SECTION_KEYS, SECTION)
-    if "split" in section and "splits" in section:
-        raise ValueError(f"{SECTION}: give split (one) or splits (a list), not both")
-    splits = [section["split"]] if "split" in section else section.get("splits", ["dev", "test"])
-    if isinstance(splits, str) or not splits:
-        raise ValueError(f"{SECTION}.splits: must be a non-empty list such as [test] or [dev, test], "
-                         f"got {splits!r}")
+    section = dict(section or {})
+    splits = list(RecognitionSection.from_dict(section).splits)
     frame = read_manifest(manifest)
     mask = PruningMask.load(pruning_json)
     train = split_text(frame, "train")

@@ -56,6 +56,27 @@ TARGETS = ("gloss", "text")
 
 
 @dataclass(frozen=True)
+class DecodingConfig:
+    """The ``decoding`` section of ``signx.recognizer`` and ``signx.recognition``: a key left out (None)
+    keeps the recogniser's own value (:class:`RecognizerConfig` when training, the checkpoint's when
+    scoring). :data:`DECODING_FIELDS` names the RecognizerConfig field each key sets."""
+
+    beam: int | None = None
+    entropy_penalty: float | None = None
+    max_output_length: int | None = None
+    length_alpha: float | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The keys that were set, as ``{key: value}``."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+#: DecodingConfig key -> the RecognizerConfig field it sets
+DECODING_FIELDS = {"beam": "beam_size", "entropy_penalty": "entropy_weight",
+                   "max_output_length": "max_output_length", "length_alpha": "length_alpha"}
+
+
+@dataclass(frozen=True)
 class RecognizerConfig:
     """Every hyperparameter of :class:`LatentRecognizer`. Paper values are the defaults where it gives
     them (kernels 3/5/7, h_t 1024, BiLSTM 2 x 512, Transformer 6 + 6 layers of width 256, dropouts

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ import torch
 
 from pipelib.batching import batch_indices
 from pipelib.metrics.slrtp import wer
-from pipelib.signx.data import FusedCorpus, check_keys, gloss_vocab, pose_batch, split_rows
+from pipelib.sections import SectionError, from_section
+from pipelib.signx.data import FusedCorpus, gloss_vocab, pose_batch, split_rows
 from pipelib.signx.pose2gloss import Pose2Gloss, Pose2GlossConfig, pose2gloss_loss
 from pipelib.text.vocab import Vocab
 from pipelib.training import TrainConfig, fit
@@ -35,7 +37,26 @@ from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
 SECTION = "signx.pose2gloss"
-SECTION_KEYS = ("batch_size", "min_freq", "model", "train")
+
+
+@dataclass(frozen=True)
+class Pose2GlossSection:
+    """The ``signx.pose2gloss`` section: batch size, the least count of a gloss kept in the vocabulary,
+    and the ``model`` (:class:`Pose2GlossConfig`, vocabulary size from the data) and ``train``
+    (:class:`TrainConfig`) sub-sections."""
+
+    batch_size: int = 8
+    min_freq: int = 1
+    model: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, where: str = SECTION) -> Pose2GlossSection:
+        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
+        sec = from_section(cls, data, where)
+        if sec.batch_size < 1:
+            raise SectionError(f"{where}.batch_size: must be >= 1, got {sec.batch_size}")
+        return sec
 
 
 def model_config(section_model: Mapping[str, Any] | None, vocab: Vocab) -> Pose2GlossConfig:
@@ -89,15 +110,14 @@ def _evaluate(model: Pose2Gloss, data: _GlossSet, vocab: Vocab, batch_size: int)
 def train_pose2gloss(manifest: str | os.PathLike[str], fused_shards: Sequence[str | os.PathLike[str]],
                      run_dir: str | os.PathLike[str], section: Mapping[str, Any]) -> Path:
     """Fit Pose2Gloss on the train split, select on dev (loss or wer); returns best.pt's path."""
-    sec = check_keys(section, SECTION_KEYS, SECTION)
-    train_cfg = TrainConfig.from_dict(sec.get("train"), f"{SECTION}.train")
-    batch_size = int(sec.get("batch_size", 8))
-    if batch_size < 1:
-        raise ValueError(f"{SECTION}.batch_size: must be >= 1, got {batch_size}")
+    sec = dict(section or {})
+    stage = Pose2GlossSection.from_dict(sec)
+    train_cfg = TrainConfig.from_dict(stage.train, f"{SECTION}.train")
+    batch_size = stage.batch_size
     prepare_run_dir(run_dir, fingerprint(sec, [manifest, *fused_shards]))
     train_rows, dev_rows = split_rows(manifest, "train"), split_rows(manifest, "dev")
-    vocab = gloss_vocab(train_rows, int(sec.get("min_freq", 1)), SECTION)
-    cfg = model_config(sec.get("model"), vocab)
+    vocab = gloss_vocab(train_rows, stage.min_freq, SECTION)
+    cfg = model_config(stage.model, vocab)
     with FusedCorpus(fused_shards) as corpus:
         train = _GlossSet(corpus, train_rows, vocab, "pose2gloss train split")
         dev = _GlossSet(corpus, dev_rows, vocab, "pose2gloss dev split")

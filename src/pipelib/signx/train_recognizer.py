@@ -1,6 +1,6 @@
 """Train the SignX latent-space recogniser (paper section 4.2) and average its best checkpoints.
 
-Config section ``signx.recognizer`` (a plain dict)::
+Config section ``signx.recognizer`` (:class:`RecognizerSection`)::
 
     batch_size: 8
     dev_beam: 1            # decoder beams for the per-epoch dev metric (1 = greedy: cheap)
@@ -29,7 +29,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from pipelib.datasets.manifest import read_manifest
 from pipelib.datasets.values import require_split
 from pipelib.io.atomic import write_text_atomic
 from pipelib.metrics.slrtp import bleu, wer
+from pipelib.sections import SectionError, from_section
 from pipelib.signx.latent_data import (
     build_vocab,
     check_width,
@@ -52,7 +53,14 @@ from pipelib.signx.latent_data import (
     split_text,
 )
 from pipelib.signx.pruning import PruningMask
-from pipelib.signx.recognizer import TARGETS, LatentRecognizer, RecognizerConfig, recognizer_loss
+from pipelib.signx.recognizer import (
+    DECODING_FIELDS,
+    TARGETS,
+    DecodingConfig,
+    LatentRecognizer,
+    RecognizerConfig,
+    recognizer_loss,
+)
 from pipelib.text.vocab import Vocab
 from pipelib.training import TrainConfig, fit
 from pipelib.training.averaging import average_checkpoints
@@ -61,31 +69,44 @@ from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
 SECTION = "signx.recognizer"
-SECTION_KEYS = ("batch_size", "dev_beam", "average_top_k", "model", "decoding", "train")
-DECODING_KEYS = {"beam": "beam_size", "entropy_penalty": "entropy_weight",
-                 "max_output_length": "max_output_length", "length_alpha": "length_alpha"}
 DEFAULT_MONITOR = {"gloss": ("wer", "min"), "text": ("bleu4", "max")}
 
 
-def check_section(section: Mapping[str, Any] | None, known: Sequence[str] = SECTION_KEYS,
-                  where: str = SECTION) -> dict[str, Any]:
-    """The section as a dict; unknown keys (also under ``decoding``) raise ValueError naming ``where.key``."""
-    d = dict(section or {})
-    for key in d:
-        if key not in known:
-            raise ValueError(f"{where}.{key}: unknown key; use one of {sorted(known)}")
-    for key in d.get("decoding") or {}:
-        if key not in DECODING_KEYS:
-            raise ValueError(f"{where}.decoding.{key}: unknown key; use one of {sorted(DECODING_KEYS)}")
-    return d
+@dataclass(frozen=True)
+class RecognizerSection:
+    """The ``signx.recognizer`` section: which recognisers exist (``targets``, chosen by the workflow),
+    batch size, the per-epoch dev beam, how many best checkpoints are averaged, and the ``model``,
+    ``decoding`` and ``train`` sub-sections (``model`` and ``train`` are read with their data-given
+    values by :func:`model_config` and :func:`train_config`)."""
+
+    targets: tuple[str, ...] = TARGETS
+    batch_size: int = 8
+    dev_beam: int = 1
+    average_top_k: int = 5
+    model: dict[str, Any] = field(default_factory=dict)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    train: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, where: str = SECTION) -> RecognizerSection:
+        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
+        sec = from_section(cls, data, where)
+        bad = [t for t in sec.targets if t not in TARGETS]
+        if bad or not sec.targets:
+            raise SectionError(f"{where}.targets: must be a non-empty list of {list(TARGETS)}, got "
+                               f"{list(sec.targets)}")
+        for key in ("batch_size", "dev_beam", "average_top_k"):
+            if getattr(sec, key) < 1:
+                raise SectionError(f"{where}.{key}: must be >= 1, got {getattr(sec, key)}")
+        return sec
 
 
 def model_config(section: Mapping[str, Any], target: str, input_dim: int, gloss_vocab: Vocab,
                  text_vocab: Vocab | None) -> RecognizerConfig:
     """``model`` + ``decoding`` of the section, with the data-given values filled in."""
     model = dict(section.get("model") or {})
-    for key, value in (section.get("decoding") or {}).items():
-        name = DECODING_KEYS[key]
+    for key, value in RecognizerSection.from_dict(section).decoding.given().items():
+        name = DECODING_FIELDS[key]
         if name in model and model[name] != value:
             raise ValueError(f"{SECTION}.model.{name} ({model[name]}) and {SECTION}.decoding.{key} ({value}) "
                              f"disagree; set it in decoding only")
@@ -110,7 +131,7 @@ def train_config(section: Mapping[str, Any], target: str, d_model: int) -> Train
         sched["d_model"] = d_model
         train["scheduler"] = sched
     if "keep_top_k" not in train:
-        train["keep_top_k"] = int(section.get("average_top_k", 5))
+        train["keep_top_k"] = RecognizerSection.from_dict(section).average_top_k
     return TrainConfig.from_dict(train, f"{SECTION}.train")
 
 
@@ -179,7 +200,8 @@ def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str 
     ``run_dir/averaged.pt`` (+ ``averaged.pt.prov.json``); returns that path."""
     if target not in TARGETS:
         raise ValueError(f"recogniser target must be one of {list(TARGETS)}, got {target!r}")
-    section = check_section(section)
+    section = dict(section or {})
+    stage = RecognizerSection.from_dict(section)
     run_dir = Path(run_dir)
     aug_shards, latent_shards = [str(p) for p in aug_shards], [str(p) for p in latent_shards]
     inputs = [str(manifest), str(pruning_json), *aug_shards, *latent_shards]
@@ -211,8 +233,7 @@ def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str 
     y_text = dict(zip(train.ids, encode_all(text_vocab, train.texts), strict=True)) if text_vocab else None
     dev_gloss = encode_all(gloss_vocab, dev.glosses)
     dev_text = encode_all(text_vocab, dev.texts) if text_vocab else None
-    batch_size = int(section.get("batch_size", 8))
-    dev_beam = int(section.get("dev_beam", 1))
+    batch_size, dev_beam = stage.batch_size, stage.dev_beam
     out_vocab = text_vocab if text_vocab is not None else gloss_vocab
     log.info("recogniser (%s): %d train videos x %d versions, %d dev; latents %d -> %d dims; "
              "vocab %d glosses%s",
@@ -261,7 +282,7 @@ def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str 
     if _same_epoch(candidates):
         candidates = candidates[:1]
     out = run_dir / "averaged.pt"
-    k = int(section.get("average_top_k", 5))
+    k = stage.average_top_k
     avg = average_checkpoints(candidates, out, model, metric=train_cfg.monitor, k=k, mode=train_cfg.mode)
     prov = provenance.collect(dict(section), inputs=inputs, seed=train_cfg.seed,
                               extra={"target": target, "averaged_from": [str(p) for p in avg.chosen],

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ import pandas as pd
 import torch
 
 from pipelib.batching import batch_indices, pad_sequences
-from pipelib.signx.data import FusedCorpus, check_keys, split_rows
+from pipelib.sections import SectionError, from_section
+from pipelib.signx.data import FusedCorpus, split_rows
 from pipelib.signx.frames_input import entry_frames
 from pipelib.signx.pose2gloss import Pose2Gloss
 from pipelib.signx.train_pose2gloss import load_pose2gloss
@@ -47,8 +48,6 @@ from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
 SECTION = "signx.video2pose"
-SECTION_KEYS = ("batch_size", "frame_stride", "max_frames", "cache_frames", "balance_slots", "latent_weight",
-                "model", "train")
 PIXEL_MEDIA = ("frames", "video")
 
 
@@ -211,14 +210,34 @@ def trained_stride(path: str | os.PathLike[str]) -> int:
     return int(section.get("frame_stride") or 1)
 
 
-def _int_or_none(sec: Mapping[str, Any], key: str, default: int | None) -> int | None:
-    value = sec.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or int(value) < 1:
-        also = " or null" if key == "max_frames" else ""
-        raise ValueError(f"{SECTION}.{key}: must be an integer >= 1{also}, got {value!r}")
-    return int(value)
+@dataclass(frozen=True)
+class Video2PoseSection:
+    """The ``signx.video2pose`` section: videos per batch, every ``frame_stride``-th frame used, at most
+    ``max_frames`` per training window (None: whole videos), whether decoded frames stay in memory, whether
+    the loss weighs the five slots alike, the weight of the frozen stage-1 latent loss, and the ``model``
+    (:class:`Video2PoseConfig`) and ``train`` (:class:`TrainConfig`) sub-sections."""
+
+    batch_size: int = 4
+    frame_stride: int = 1
+    max_frames: int | None = 32
+    cache_frames: bool = True
+    balance_slots: bool = False
+    latent_weight: float = 0.0
+    model: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, where: str = SECTION) -> Video2PoseSection:
+        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
+        sec = from_section(cls, data, where)
+        for key in ("batch_size", "frame_stride", "max_frames"):
+            value = getattr(sec, key)
+            if value is not None and value < 1:
+                also = " or null" if key == "max_frames" else ""
+                raise SectionError(f"{where}.{key}: must be an integer >= 1{also}, got {value!r}")
+        if sec.latent_weight < 0:
+            raise SectionError(f"{where}.latent_weight: must be >= 0, got {sec.latent_weight}")
+        return sec
 
 
 def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[str | os.PathLike[str]],
@@ -227,15 +246,12 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
     """Fit Video2Pose on the train split's frames, select on dev; returns best.pt's path.
 
     ``pose2gloss_ckpt`` (stage 1, frozen) adds the dev metric ``latent_mse``; None leaves it out."""
-    sec = check_keys(section, SECTION_KEYS, SECTION)
-    train_cfg = TrainConfig.from_dict(sec.get("train"), f"{SECTION}.train")
-    cfg = Video2PoseConfig.from_dict(sec.get("model"), f"{SECTION}.model")
-    batch_size = _int_or_none(sec, "batch_size", 4) or 4
-    stride = _int_or_none(sec, "frame_stride", 1) or 1
-    max_frames = _int_or_none(sec, "max_frames", 32)
-    latent_weight = float(sec.get("latent_weight", 0.0))
-    if latent_weight < 0:
-        raise ValueError(f"{SECTION}.latent_weight: must be >= 0, got {latent_weight}")
+    sec = dict(section or {})
+    stage = Video2PoseSection.from_dict(sec)
+    train_cfg = TrainConfig.from_dict(stage.train, f"{SECTION}.train")
+    cfg = Video2PoseConfig.from_dict(stage.model, f"{SECTION}.model")
+    batch_size, stride, max_frames = stage.batch_size, stage.frame_stride, stage.max_frames
+    latent_weight = stage.latent_weight
     stage1_inputs = [pose2gloss_ckpt] if pose2gloss_ckpt is not None else []
     prepare_run_dir(run_dir, fingerprint(sec, [manifest, *fused_shards, *stage1_inputs]))
     stage1 = freeze(load_pose2gloss(pose2gloss_ckpt)[0]) if pose2gloss_ckpt is not None else None
@@ -245,7 +261,7 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
             listed = split_rows(manifest, split)
             rows = pixel_rows(listed, corpus, f"video2pose {split} split")
             corpus.require(list(rows["id"]), manifest, split, len(listed))
-            sets[split] = PairSet(rows, corpus, cfg.image_size, stride, bool(sec.get("cache_frames", True)))
+            sets[split] = PairSet(rows, corpus, cfg.image_size, stride, stage.cache_frames)
         train, dev = sets["train"], sets["dev"]
         log.info("video2pose: %d train / %d dev videos at %d px, stride %d, max_frames %s", len(train),
                  len(dev), cfg.image_size, stride, max_frames)
@@ -258,7 +274,7 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
         model = Video2Pose(cfg, seed=train_cfg.seed)
         stage1_record = {"weights_sha256": weights_sha256(pose2gloss_ckpt) if stage1_inputs else None}
         stored = {"video2pose": cfg.to_dict(), "section": sec, "pose2gloss": stage1_record}
-        balance = bool(sec.get("balance_slots", False))
+        balance = stage.balance_slots
         result = fit(model, make_step(stage1, latent_weight, balance),
                      lambda m: evaluate_dev(m, stage1, dev, batch_size, max_frames, balance), batches,
                      train_cfg, run_dir, model_config=stored)

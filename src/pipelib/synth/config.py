@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from pipelib.sections import from_section
+
+#: the section's dotted key in errors (per dataset: ``datasets.<ds>.synthetic``)
+CONFIG_KEY = "synthetic"
 
 
 @dataclass(frozen=True)
@@ -39,19 +45,10 @@ class SynthConfig:
     signer_variation: float = 1.0  # scale of each signer's style (0: every signer signs citation forms)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> SynthConfig:
-        """Build from a config section; unknown keys raise ValueError naming the key."""
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ValueError(
-                    f"synthetic config: unknown key {key!r}; known keys are {sorted(known)}"
-                )
-        for key in ("speed_range", "sign_frames", "hold_frames", "transition_frames", "rest_frames"):
-            if key in d:
-                d[key] = tuple(d[key])
-        cfg = cls(**d)
+    def from_dict(cls, d: Mapping[str, Any] | None, where: str = CONFIG_KEY) -> SynthConfig:
+        """Build from a config section; unknown keys and wrong types raise
+        :class:`~pipelib.sections.SectionError` naming the dotted key (``where.key``)."""
+        cfg = from_section(cls, d, where)
         cfg.validate()
         return cfg
 

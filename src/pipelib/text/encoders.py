@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from pipelib.sections import from_section
 from pipelib.text.vocab import Vocab
 
 KINDS = ("learned", "bert")
@@ -44,24 +45,12 @@ class TextEncoderConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None, where: str = CONFIG_KEY) -> TextEncoderConfig:
-        """Build from a config section; unknown keys and wrong types raise ValueError naming the key."""
+        """Build from a config section; unknown keys and wrong types raise
+        :class:`~pipelib.sections.SectionError` naming the dotted key."""
         d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ValueError(f"{where}.{key}: unknown key; remove it or use one of {sorted(known)}")
-        for key, value in d.items():
-            ok = {
-                "kind": isinstance(value, str),
-                "path": value is None or isinstance(value, str | os.PathLike),
-                "freeze": isinstance(value, bool),
-                "dropout": isinstance(value, int | float) and not isinstance(value, bool),
-            }.get(key, isinstance(value, int) and not isinstance(value, bool))
-            if not ok:
-                raise ValueError(f"{where}.{key}: wrong type {type(value).__name__} ({value!r})")
-        if "path" in d and d["path"] is not None:
-            d["path"] = str(d["path"])
-        cfg = cls(**d)
+        if isinstance(d.get("path"), os.PathLike):
+            d["path"] = os.fspath(d["path"])
+        cfg = from_section(cls, d, where)
         cfg.validate(where)
         return cfg
 
