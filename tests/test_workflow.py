@@ -287,6 +287,15 @@ RERUN_MATRIX = {
                               region_weights=[1, 8, 6, 1]),
                           {"generator": 1, "generate": 1, "render": 1, "report_render_page": 1, "table": 1,
                            "report_md": 1, **REPORT_FROM_TABLE, "all": 1}),
+    # A new system trains and generates alone; the others, the back-translator and the autoencoder stay.
+    "add_system": (lambda c: c["production"]["systems"].update(
+                       {"KL-start": {"seeds": [2], "kl": {"weight": 1.0}, "train": {"epochs": 3}}}),
+                   {"generator": 1, "generate": 1, "render": 1, "report_render_page": 1, "table": 1,
+                    "report_md": 1, **REPORT_FROM_TABLE, "all": 1}),
+    # A second seed per system: two new runs (DARSLP-KL's from DARSLP's new one); the first runs stay.
+    "add_seeds": (lambda c: (c["production"]["systems"]["DARSLP"].update(seeds=[2, 12]),
+                             c["production"]["systems"]["DARSLP-KL"].update(seeds=[3, 13])),
+                  {"generator": 2, "generate": 2, "table": 1, "report_md": 1, **REPORT_FROM_TABLE, "all": 1}),
     "back_translator_beam": (lambda c: c["evaluation"]["back_translation"]["model"].update(beam=4),
                              {"back_translator": 1, "table": 1, "report_md": 1, **REPORT_FROM_TABLE,
                               "all": 1}),

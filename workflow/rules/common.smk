@@ -438,9 +438,11 @@ def production_section(name):
     return tracked_section(config["production"][name], "production", name)
 
 
-def system_params(name):
-    """A system's own entry: editing it re-runs that system (and those initialised from it)."""
-    return tracked_section(config["production"]["systems"][name], "production", "systems", name)
+def system_params(name, seed):
+    """A system's own entry with only this run's seed: editing the entry re-runs the system (and those
+    initialised from it); adding or removing a seed re-runs no other run."""
+    entry = {**config["production"]["systems"][name], "seeds": [int(seed)]}
+    return tracked_section(entry, "production", "systems", name)
 
 
 def system_run(ds, name, seed):

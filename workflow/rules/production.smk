@@ -86,7 +86,7 @@ rule generator:
         "logs/{ds}/production/systems/{system}/seed{seed}/generator.log",
     params:
         generator=production_section("generator"),
-        system=lambda wc: system_params(wc.system),
+        system=lambda wc: system_params(wc.system, wc.seed),
     resources:
         **rule_resources("train"),
     conda:
