@@ -13,7 +13,8 @@ from pipelib import config_sections, configkeys, limits
 from pipelib.audit.stage import find_sampled, rerun_dirs
 from pipelib.estimators.base import SLOT_ORDER
 from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weight_keys
-from pipelib.production.systems import init_run, parse_systems
+from pipelib.evaluation.ablations import check_ablation_tables
+from pipelib.production.systems import init_run, merged, parse_systems
 from pipelib.sections import SectionError
 
 # ---- config: where each value came from, --config types, validation ---------------------------
@@ -96,16 +97,38 @@ validate(config, schema="../schemas/config.schema.yaml")  # fills in the schema'
 
 
 def configured_systems():
-    """production.systems, checked as the library reads it (names, kinds, seeds, init_from)."""
+    """production.systems (the table's rows) and ablations.systems, checked as the library reads them
+    (names, kinds, seeds, init_from, autoencoder), and the ablation tables' rows naming them."""
+    ablations = config["ablations"]
     try:
-        return parse_systems(config["production"]["systems"])
+        table = parse_systems(config["production"]["systems"], autoencoders=ablations["autoencoders"])
+        extra = parse_systems(
+            ablations["systems"],
+            where="ablations.systems",
+            before=table,
+            autoencoders=ablations["autoencoders"],
+        )
+        check_ablation_tables(ablations["tables"], {**table, **extra})
     except SectionError as err:
-        raise WorkflowError(f"{err} (set in {config_source('production', 'systems')})") from None
+        raise WorkflowError(f"{err} ({source_of_message(str(err))})") from None
+    return table, {**table, **extra}
 
 
-SYSTEMS = configured_systems()
+def source_of_message(message):
+    """`set in <source>` for the dotted key a library config error starts with."""
+    match = re.match(r"([A-Za-z_][\w]*(?:\.[\w+-]+)*)", message)
+    path = match.group(1).split(".") if match else []
+    while path and not _holds(config, path):
+        path = path[:-1]
+    return f"set in {config_source(*path)}" if path else "see config/README.md"
+
+
+# TABLE_SYSTEMS: the rows of table5/table6 (production.systems); SYSTEMS: those and the ablations' own.
+TABLE_SYSTEMS, SYSTEMS = configured_systems()
 # `results/{ds}/export/{system}_{split}.pt`: ground truth or a system (its first seed)
 EXPORT_SYSTEMS = "|".join(re.escape(name) for name in ["GT", *SYSTEMS])
+AUTOENCODER_VARIANTS = list(config["ablations"]["autoencoders"])
+ABLATION_TABLES = list(config["ablations"]["tables"])
 
 
 # Every wildcard is constrained, so no name can climb out of results/, logs/ or resources/.
@@ -114,6 +137,8 @@ wildcard_constraints:
     slot="|".join(SLOT_ORDER),
     shard=r"\d+",
     system="|".join(re.escape(name) for name in SYSTEMS),
+    ae="|".join(re.escape(name) for name in AUTOENCODER_VARIANTS) or "(?!)",
+    ablation="|".join(re.escape(name) for name in ABLATION_TABLES) or "(?!)",
     seed=r"-?\d+",
     table="table5|table6",
     target="gloss|text",
@@ -398,7 +423,7 @@ def dataset_outputs(ds):
 def report_pages(ds):
     """One page of each report rule that applies to `ds` (each rule writes all its pages at once)."""
     pages = [f"results/{ds}/report/{table_name(ds)}.html", f"results/{ds}/report/summary.html"]
-    pages += [f"results/{ds}/report/comparison_{name}.html" for name in SYSTEMS]
+    pages += [f"results/{ds}/report/comparison_{name}.html" for name in TABLE_SYSTEMS]
     if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:
         pages.append(f"results/{ds}/report/fusion_report.html")
     return pages
@@ -422,15 +447,6 @@ def check_sections():
             raise WorkflowError(f"{err} ({source_of_message(str(err))})") from None
 
 
-def source_of_message(message):
-    """`set in <source>` for the dotted key a library config error starts with."""
-    match = re.match(r"([A-Za-z_][\w]*(?:\.[\w]+)*)", message)
-    path = match.group(1).split(".") if match else []
-    while path and not _holds(config, path):
-        path = path[:-1]
-    return f"set in {config_source(*path)}" if path else "see config/README.md"
-
-
 check_sections()
 
 
@@ -441,8 +457,9 @@ def production_section(name):
 def system_params(name, seed):
     """A system's own entry with only this run's seed: editing the entry re-runs the system (and those
     initialised from it); adding or removing a seed re-runs no other run."""
-    entry = {**config["production"]["systems"][name], "seeds": [int(seed)]}
-    return tracked_section(entry, "production", "systems", name)
+    section = ("production", "systems") if name in TABLE_SYSTEMS else ("ablations", "systems")
+    entry = {**config[section[0]][section[1]][name], "seeds": [int(seed)]}
+    return tracked_section(entry, *section, name)
 
 
 def system_run(ds, name, seed):
@@ -453,12 +470,31 @@ def system_run(ds, name, seed):
 SYSTEM_RUN = system_run("{ds}", "{system}", "{seed}")
 
 
+def run_predictions(ds, name):
+    """{seed: predictions.h5 of that run} of system `name`."""
+    return {seed: f"{system_run(ds, name, seed)}/predictions.h5" for seed in SYSTEMS[name].seeds}
+
+
 def system_predictions(ds):
-    """{system: {seed: its run's predictions.h5}} in table order."""
-    return {
-        name: {seed: f"{system_run(ds, name, seed)}/predictions.h5" for seed in system.seeds}
-        for name, system in SYSTEMS.items()
-    }
+    """{system: {seed: its run's predictions.h5}} of the table's systems, in table order."""
+    return {name: run_predictions(ds, name) for name in TABLE_SYSTEMS}
+
+
+def autoencoder_dir(ds, variant):
+    """Where an autoencoder, its latents and priors live: production/ (production.autoencoder) or
+    production/autoencoders/<variant>/ (ablations.autoencoders)."""
+    base = f"results/{ds}/production"
+    return base if variant is None else f"{base}/autoencoders/{variant}"
+
+
+def autoencoder_variant_params(variant):
+    """production.autoencoder with the variant's keys set otherwise (ablations.autoencoders)."""
+    section = merged(config["production"]["autoencoder"], config["ablations"]["autoencoders"][variant])
+    return tracked_section(section, "production", "autoencoder")
+
+
+def get_generate_autoencoder(wildcards):
+    return f"{autoencoder_dir(wildcards.ds, SYSTEMS[wildcards.system].autoencoder)}/autoencoder/best.pt"
 
 
 def get_generator_inputs(wildcards):
@@ -468,9 +504,10 @@ def get_generator_inputs(wildcards):
         raise WorkflowError(
             f"production.systems.{name} has no seed {seed} (its seeds: {list(SYSTEMS[name].seeds)})."
         )
-    inputs = {"latents": f"results/{wildcards.ds}/production/latents.h5"}
+    base = autoencoder_dir(wildcards.ds, SYSTEMS[name].autoencoder)
+    inputs = {"latents": f"{base}/latents.h5"}
     if SYSTEMS[name].kl is not None:
-        inputs["priors"] = f"results/{wildcards.ds}/production/priors.h5"
+        inputs["priors"] = f"{base}/priors.h5"
     parent = init_run(SYSTEMS, name, seed)
     if parent is not None:
         inputs["init_from"] = f"{system_run(wildcards.ds, *parent)}/generator/best.pt"
@@ -569,10 +606,10 @@ def external_predictions(ds):
     split = config["evaluation"]["split"]
     out = {}
     for name, entry in dataset_cfg(ds).get("predictions", {}).items():
-        if name in RESERVED_SYSTEMS:
+        if name in RESERVED_SYSTEMS or name in TABLE_SYSTEMS:
             raise WorkflowError(
-                f"datasets.{ds}.predictions.{name}: the name is reserved for the table's own "
-                "rows; rename it"
+                f"datasets.{ds}.predictions.{name}: the name is taken by the table's own "
+                "rows (GT, mean-pose, production.systems); rename it"
             )
         path = os.path.expandvars(os.path.expanduser(str(entry.get(split) or "")))
         if not path or not os.path.isfile(path):
@@ -605,6 +642,27 @@ def get_table_inputs(wildcards):
     return inputs
 
 
+def ablation_rows(ds, table):
+    """{row label: {seed: predictions.h5}} of an ablation table, in its order."""
+    return {label: run_predictions(ds, name) for label, name in config["ablations"]["tables"][table].items()}
+
+
+def get_ablation_table_inputs(wildcards):
+    """Ground truth, every row's predictions, the back-translators and the paper's ablation scores."""
+    rows = ablation_rows(wildcards.ds, wildcards.ablation)
+    inputs = {
+        "skeletons": f"results/{wildcards.ds}/production/skeletons.h5",
+        "runs": [p for runs in rows.values() for p in runs.values()],
+        "reported": repo_file("config/reference/darslp_ablations.csv"),
+    }
+    sources = back_translator_sources(wildcards.ds)
+    if "trained" in sources:
+        inputs["trained_back_translator"] = sources["trained"]
+    if "slrtp" in sources:
+        inputs["slrtp_back_translator"] = slrtp_model_dir()[1]
+    return inputs
+
+
 def get_export_input(wildcards):
     """What `results/{ds}/export/{system}_{split}.pt` is written from."""
     if wildcards.system == "GT":
@@ -620,7 +678,7 @@ def get_report_inputs(wildcards):
         "table": f"results/{ds}/{table_name(ds)}.csv",
         "stats": f"results/{ds}/{table_name(ds)}_stats.csv",
         "priors": f"results/{ds}/production/priors.h5",
-        "renders": [f"results/{ds}/production/systems/{name}/comparison.gif" for name in SYSTEMS],
+        "renders": [f"results/{ds}/production/systems/{name}/comparison.gif" for name in TABLE_SYSTEMS],
     }
     if config["audit"]["in_report"]:
         inputs["audit"] = f"results/{ds}/audit.csv"

@@ -98,7 +98,7 @@ rule generator:
 rule generate:
     input:
         generator=f"{SYSTEM_RUN}/generator/best.pt",
-        autoencoder="results/{ds}/production/autoencoder/best.pt",
+        autoencoder=get_generate_autoencoder,
         skeletons="results/{ds}/production/skeletons.h5",
     output:
         f"{SYSTEM_RUN}/predictions.h5",

@@ -52,15 +52,18 @@ def prediction_sources(ours: Mapping[str, Mapping[int, str]],
 
 def run_table(skeleton_h5: str, predictions: Mapping[str, PredictionSource | str | SeedRuns],
               back_translators: Mapping[str, str], section: Mapping[str, Any], dataset: Mapping[str, Any],
-              reported_csv: str, table_path: str) -> pd.DataFrame:
+              reported_csv: str, table_path: str, *, reported: bool | None = None) -> pd.DataFrame:
     """Score every system with every back-translator (kind -> checkpoint or SLRTP directory); add the
     paper's rows where it reports this corpus; write the table, its ``_stats.csv`` and ``_seeds.csv``
-    siblings and their provenance sidecars. Frame rates come from the files."""
+    siblings and their provenance sidecars. Frame rates come from the files.
+
+    ``reported_csv`` rows are matched by table name (the file name's stem) and dataset kind; by default
+    only for the headline table of the kind (TABLE_FOR_KIND), with ``reported=True`` for any table."""
     device = str(resolve_device(str(section.get("device", "auto")), "evaluation.device"))
     bts = load_back_translators(back_translators, section, device=device)
     table, stats, seeds = score_tables(skeleton_h5, predictions, bts, section)
     name = os.path.splitext(os.path.basename(table_path))[0]
-    if TABLE_FOR_KIND.get(dataset["kind"]) == name:
+    if reported or (reported is None and TABLE_FOR_KIND.get(dataset["kind"]) == name):
         table = add_reported(table, reported_csv, name, dataset["kind"])
     write_table(table, table_path)
     write_stats(stats, stats_path(table_path))

@@ -16,7 +16,7 @@ import copy
 import importlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,30 +42,43 @@ class System:
     init_from: str | None = None
     kl: dict[str, Any] | None = None
     generator: dict[str, Any] = field(default_factory=dict)
+    autoencoder: str | None = None
     train: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_systems(section: Mapping[str, Any]) -> dict[str, System]:
-    """``production.systems`` checked: each entry (:func:`parse_system`), ``init_from`` naming an
-    earlier system whose seeds pair with these. Raises :class:`SectionError` naming the key."""
-    if not isinstance(section, Mapping) or not section:
-        raise SectionError(f"{WHERE}: must map at least one system name to its settings")
+def parse_systems(section: Mapping[str, Any], *, where: str = WHERE,
+                  before: Mapping[str, System] | None = None,
+                  autoencoders: Iterable[str] = ()) -> dict[str, System]:
+    """``production.systems`` (or another section of systems at ``where``) checked: each entry
+    (:func:`parse_system`), ``init_from`` naming a system listed earlier (here or in ``before``) whose
+    seeds pair with these, ``autoencoder`` naming one of ``autoencoders``. Raises
+    :class:`SectionError` naming the key."""
+    if not isinstance(section, Mapping) or (not section and before is None):
+        raise SectionError(f"{where}: must map at least one system name to its settings")
+    known = dict(before or {})
+    autoencoders = tuple(autoencoders)
     systems: dict[str, System] = {}
     for name, entry in section.items():
         if not NAME.match(str(name)) or name in RESERVED:
-            raise SectionError(f"{WHERE}.{name}: a system name is letters, digits and _+- starting with a "
+            raise SectionError(f"{where}.{name}: a system name is letters, digits and _+- starting with a "
                                f"letter, other than {', '.join(RESERVED)}")
-        system = parse_system(name, entry)
+        if name in known:
+            raise SectionError(f"{where}.{name}: the name is taken by {WHERE}.{name}; choose another")
+        system = parse_system(name, entry, f"{where}.{name}")
         parent = system.init_from
         if parent is not None:
-            if parent not in systems:
-                raise SectionError(f"{WHERE}.{name}.init_from: {parent!r} is not a system listed before "
-                                   f"{name!r} (listed before it: {sorted(systems) or 'none'})")
-            n_parent = len(systems[parent].seeds)
+            if parent not in known:
+                raise SectionError(f"{where}.{name}.init_from: {parent!r} is not a system listed before "
+                                   f"{name!r} (listed before it: {sorted(known) or 'none'})")
+            n_parent = len(known[parent].seeds)
             if n_parent not in (1, len(system.seeds)):
-                raise SectionError(f"{WHERE}.{name}.seeds: {len(system.seeds)} seed(s) cannot pair with the "
+                raise SectionError(f"{where}.{name}.seeds: {len(system.seeds)} seed(s) cannot pair with the "
                                    f"{n_parent} seeds of {parent!r}; give as many, or one to {parent!r}")
-        systems[name] = system
+        if system.autoencoder is not None and system.autoencoder not in set(autoencoders):
+            raise SectionError(f"{where}.{name}.autoencoder: {system.autoencoder!r} is not one of "
+                               f"ablations.autoencoders ({sorted(autoencoders) or 'none configured'}); "
+                               f"null uses production.autoencoder")
+        systems[name] = known[name] = system
     return systems
 
 
@@ -74,8 +87,9 @@ def parse_system(name: str, entry: Mapping[str, Any], where: str | None = None) 
     ``where`` (default ``production.systems.<name>``) names it in errors."""
     where = where or f"{WHERE}.{name}"
     if not isinstance(entry, Mapping):
-        raise SectionError(f"{where}: must be a mapping (kind, init_from, seeds, kl, generator, train)")
-    known = {"kind", "init_from", "seeds", "kl", "generator", "train"}
+        raise SectionError(f"{where}: must be a mapping (kind, init_from, seeds, kl, generator, autoencoder, "
+                           f"train)")
+    known = {"kind", "init_from", "seeds", "kl", "generator", "autoencoder", "train"}
     unknown = sorted(set(entry) - known)
     if unknown:
         raise SectionError(f"{where}.{unknown[0]}: unknown key; remove it or use one of {sorted(known)}")
@@ -95,7 +109,8 @@ def parse_system(name: str, entry: Mapping[str, Any], where: str | None = None) 
         raise SectionError(f"{where}.kl: null (no KL term) or {{region_weights, weight}}")
     return System(name=name, seeds=tuple(seeds), kind=kind, init_from=entry.get("init_from"),
                   kl=None if kl is None else {"region_weights": [1, 10, 6, 1], "weight": 1.0, **dict(kl)},
-                  generator=dict(entry.get("generator") or {}), train=train)
+                  generator=dict(entry.get("generator") or {}), autoencoder=entry.get("autoencoder"),
+                  train=train)
 
 
 def init_run(systems: Mapping[str, System], name: str, seed: int) -> tuple[str, int] | None:
