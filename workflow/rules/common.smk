@@ -432,7 +432,7 @@ def check_signx_sections(train_config):
     """SignX model sections (vocabulary sizes are filled in from the data) and train sections."""
     from pipelib.signx.pose2gloss import Pose2GlossConfig
     from pipelib.signx.recognizer import RecognizerConfig
-    from pipelib.signx.train_recognizer import train_config as recognizer_train_config
+    from pipelib.signx.recognizer_section import train_config as recognizer_train_config
     from pipelib.signx.video2pose import Video2PoseConfig
 
     sx = config["signx"]

@@ -51,7 +51,8 @@ from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.metrics import catalog, slrtp, statistics
 from pipelib.signx.latent_data import SplitText, most_frequent, read_pruned_latents, split_text
 from pipelib.signx.pruning import PruningMask
-from pipelib.signx.train_recognizer import LoadedRecognizer, check_section, decode, load_recognizer
+from pipelib.signx.recognizer_loading import LoadedRecognizer, decode, load_recognizer
+from pipelib.signx.recognizer_section import check_section
 from pipelib.training.checkpoint import weights_sha256
 
 log = logging.getLogger("pipelib.signx")

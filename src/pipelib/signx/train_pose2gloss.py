@@ -10,7 +10,8 @@ Config section ``signx.pose2gloss``::
 The run directory follows ``pipelib.training`` (last.pt / best.pt / history.csv); a changed section or
 changed inputs start it over, a restarted job resumes. Checkpoints store under ``config["model"]`` the
 model config (``pose2gloss``), the gloss vocabulary (``vocab``, JSON) and the section, so
-:func:`load_pose2gloss` rebuilds the model from best.pt alone.
+:func:`pipelib.signx.pose2gloss.load_pose2gloss` (``pipelib.training.loading.load_model``) rebuilds
+the model from best.pt alone.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from pipelib.signx.data import FusedCorpus, check_keys, gloss_vocab, pose_batch,
 from pipelib.signx.pose2gloss import Pose2Gloss, Pose2GlossConfig, pose2gloss_loss
 from pipelib.text.vocab import Vocab
 from pipelib.training import TrainConfig, fit
-from pipelib.training.checkpoint import load_for_inference, load_model_weights
 from pipelib.training.device import device_of
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
@@ -43,18 +43,6 @@ def model_config(section_model: Mapping[str, Any] | None, vocab: Vocab) -> Pose2
     d = {**dict(section_model or {}), "vocab_size": len(vocab), "pad_id": vocab.pad_id,
          "bos_id": vocab.bos_id, "eos_id": vocab.eos_id}
     return Pose2GlossConfig.from_dict(d, f"{SECTION}.model")
-
-
-def load_pose2gloss(path: str | os.PathLike[str]) -> tuple[Pose2Gloss, Vocab]:
-    """The Pose2Gloss model (eval mode, CPU) and gloss vocabulary stored in a stage-1 checkpoint."""
-    ckpt = load_for_inference(path)
-    cfg = ckpt.config.get("model", {})
-    if "pose2gloss" not in cfg or "vocab" not in cfg:
-        raise ValueError(f"{path} is not a Pose2Gloss checkpoint (no model.pose2gloss / model.vocab in its "
-                         f"config); train it with pipelib.signx.train_pose2gloss")
-    model = Pose2Gloss(Pose2GlossConfig.from_dict(cfg["pose2gloss"]))
-    load_model_weights(model, ckpt)
-    return model.eval(), Vocab.from_json(cfg["vocab"])
 
 
 class _GlossSet:

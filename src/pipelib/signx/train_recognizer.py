@@ -20,7 +20,7 @@ the glosses) are logged too, and ``train.monitor`` may name any of them.
 The run directory follows the trainer's layout (best.pt, last.pt, history.csv, top-k epoch files when
 ``train.keep_top_k`` is available); ``averaged.pt`` is the mean of the best ``average_top_k``
 checkpoints by the monitored metric, a complete checkpoint holding the model config and vocabularies
-(:func:`load_recognizer` rebuilds the model from it alone).
+(:func:`pipelib.signx.recognizer_loading.load_recognizer` rebuilds the model from it alone).
 """
 
 from __future__ import annotations
@@ -29,11 +29,9 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from pipelib import provenance
@@ -52,124 +50,15 @@ from pipelib.signx.latent_data import (
     split_text,
 )
 from pipelib.signx.pruning import PruningMask
-from pipelib.signx.recognizer import TARGETS, LatentRecognizer, RecognizerConfig, recognizer_loss
-from pipelib.text.vocab import Vocab
-from pipelib.training import TrainConfig, fit
+from pipelib.signx.recognizer import TARGETS, LatentRecognizer, recognizer_loss
+from pipelib.signx.recognizer_loading import decode
+from pipelib.signx.recognizer_section import SECTION, check_section, model_config, train_config
+from pipelib.training import fit
 from pipelib.training.averaging import average_checkpoints
-from pipelib.training.checkpoint import load_for_inference, load_model_weights
+from pipelib.training.checkpoint import load_for_inference
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
-SECTION = "signx.recognizer"
-SECTION_KEYS = ("batch_size", "dev_beam", "average_top_k", "model", "decoding", "train")
-DECODING_KEYS = {"beam": "beam_size", "entropy_penalty": "entropy_weight",
-                 "max_output_length": "max_output_length", "length_alpha": "length_alpha"}
-DEFAULT_MONITOR = {"gloss": ("wer", "min"), "text": ("bleu4", "max")}
-
-
-def check_section(section: Mapping[str, Any] | None, known: Sequence[str] = SECTION_KEYS,
-                  where: str = SECTION) -> dict[str, Any]:
-    """The section as a dict; unknown keys (also under ``decoding``) raise ValueError naming ``where.key``."""
-    d = dict(section or {})
-    for key in d:
-        if key not in known:
-            raise ValueError(f"{where}.{key}: unknown key; use one of {sorted(known)}")
-    for key in d.get("decoding") or {}:
-        if key not in DECODING_KEYS:
-            raise ValueError(f"{where}.decoding.{key}: unknown key; use one of {sorted(DECODING_KEYS)}")
-    return d
-
-
-def model_config(section: Mapping[str, Any], target: str, input_dim: int, gloss_vocab: Vocab,
-                 text_vocab: Vocab | None) -> RecognizerConfig:
-    """``model`` + ``decoding`` of the section, with the data-given values filled in."""
-    model = dict(section.get("model") or {})
-    for key, value in (section.get("decoding") or {}).items():
-        name = DECODING_KEYS[key]
-        if name in model and model[name] != value:
-            raise ValueError(f"{SECTION}.model.{name} ({model[name]}) and {SECTION}.decoding.{key} ({value}) "
-                             f"disagree; set it in decoding only")
-        model[name] = value
-    if "input_dim" in model and int(model["input_dim"]) != input_dim:
-        raise ValueError(f"{SECTION}.model.input_dim is {model['input_dim']} but the pruned latents have "
-                         f"{input_dim} dims (signx/pruning.json); remove the key, it is set from the data")
-    model.update(target=target, input_dim=input_dim, gloss_vocab_size=len(gloss_vocab),
-                 text_vocab_size=len(text_vocab) if text_vocab is not None else 0,
-                 pad_id=gloss_vocab.pad_id, bos_id=gloss_vocab.bos_id, eos_id=gloss_vocab.eos_id)
-    return RecognizerConfig.from_dict(model, f"{SECTION}.model")
-
-
-def train_config(section: Mapping[str, Any], target: str, d_model: int) -> TrainConfig:
-    """``train`` of the section; monitor/mode default to the target's dev metric, a Noam schedule gets
-    the model's ``d_model`` and ``keep_top_k`` defaults to ``average_top_k`` where the trainer has them."""
-    train = dict(section.get("train") or {})
-    if "monitor" not in train:
-        train["monitor"], train["mode"] = DEFAULT_MONITOR[target]
-    sched = dict(train.get("scheduler") or {})
-    if sched.get("name") == "noam" and "d_model" not in sched:
-        sched["d_model"] = d_model
-        train["scheduler"] = sched
-    if "keep_top_k" not in train:
-        train["keep_top_k"] = int(section.get("average_top_k", 5))
-    return TrainConfig.from_dict(train, f"{SECTION}.train")
-
-
-@dataclass
-class LoadedRecognizer:
-    """A recogniser rebuilt from a checkpoint: the model (eval mode), its vocabularies and section."""
-
-    model: LatentRecognizer
-    gloss_vocab: Vocab
-    text_vocab: Vocab | None
-    section: dict[str, Any]
-
-    @property
-    def target(self) -> str:
-        return self.model.cfg.target
-
-    @property
-    def output_vocab(self) -> Vocab:
-        """The vocabulary the decoder generates."""
-        if self.target == "text":
-            assert self.text_vocab is not None
-            return self.text_vocab
-        return self.gloss_vocab
-
-
-def load_recognizer(path: str | os.PathLike[str],
-                    map_location: str | torch.device = "cpu") -> LoadedRecognizer:
-    """Model, vocabularies and section of a recogniser checkpoint (best.pt, epochNNN.pt or averaged.pt)."""
-    ckpt = load_for_inference(path, map_location)
-    cfg = ckpt.config.get("model") or {}
-    if "recognizer" not in cfg or "gloss_vocab" not in cfg:
-        raise ValueError(f"{path}: not a SignX recogniser checkpoint (no model.recognizer config); "
-                         f"point it at results/<ds>/signx/recognizer_<target>/averaged.pt")
-    model = LatentRecognizer(RecognizerConfig.from_dict(cfg["recognizer"]))
-    load_model_weights(model, ckpt)
-    text = cfg.get("text_vocab")
-    return LoadedRecognizer(model.eval(), Vocab.from_json(cfg["gloss_vocab"]),
-                            Vocab.from_json(text) if text else None, dict(cfg.get("section") or {}))
-
-
-@torch.no_grad()
-def decode(model: LatentRecognizer, latents: Sequence[np.ndarray], how: str, batch_size: int = 8,
-           beam: int | None = None, entropy_weight: float | None = None, alpha: float | None = None,
-           max_len: int | None = None) -> list[list[int]]:
-    """Token ids per video, in order: ``how`` = ``decoder`` (beam search with the entropy penalty; config
-    defaults) or ``ctc`` (CTC head on the glosses; ``beam`` 1 = greedy, more = prefix beam search)."""
-    device = next(model.parameters()).device
-    out: list[list[int]] = []
-    for idx in batch_indices(len(latents), batch_size, shuffle=False):
-        b = make_batch([latents[i] for i in idx])
-        x, pad = b["latents"].to(device), b["pad"].to(device)
-        if how == "decoder":
-            out += model.generate(x, pad, beam=beam, entropy_weight=entropy_weight, alpha=alpha,
-                                  max_len=max_len)
-        elif how == "ctc":
-            out += model.recognise_glosses(x, pad, beam=beam or 1)
-        else:
-            raise ValueError(f"decoding must be 'decoder' or 'ctc', got {how!r}")
-    return out
 
 
 def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str | os.PathLike[str]],

@@ -36,6 +36,7 @@ Masks follow :mod:`pipelib.models`: ``pad`` (B, T) bool is True at padding frame
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -46,6 +47,7 @@ from torch import nn
 from pipelib.estimators.base import FUSED_DIM, SLOT_DIMS, SLOT_ORDER
 from pipelib.models.blocks import EncoderLayer, PositionalEncoding, TransformerConfig
 from pipelib.sections import from_section
+from pipelib.training.loading import load_model, stored_model_config
 
 WHERE = "signx.video2pose.model"
 STEMS = ("patch", "conv")
@@ -211,6 +213,11 @@ class Video2Pose(nn.Module):
             d = self.config.temporal_dim
             self.heads = nn.ModuleDict({s: nn.Linear(d, SLOT_DIMS[s]) for s in SLOT_ORDER})  # Eq. 6
 
+    @classmethod
+    def from_checkpoint_config(cls, stored: Mapping[str, Any]) -> tuple[Video2Pose, dict[str, Any]]:
+        """The untrained model of a stage-2 checkpoint (its ``video2pose`` config); no vocabularies."""
+        return cls(Video2PoseConfig.from_dict(stored["video2pose"])), {}
+
     def _check(self, frames: torch.Tensor, pad: torch.Tensor) -> None:
         s = self.config.image_size
         if frames.dim() != 5 or tuple(frames.shape[2:]) != (3, s, s):
@@ -330,3 +337,14 @@ def latents_from_video(video2pose: Video2Pose, pose2gloss_encode_fn: EncodeFn, f
     features = features_at_stride(video2pose, frames, pad, stride)            # (B, T, 1959)
     slot_mask = (~pad)[..., None].expand(*pad.shape, len(SLOT_ORDER))  # (B, T, 5)
     return pose2gloss_encode_fn(features, slot_mask, pad)              # (B, T, d_latent)
+
+
+def load_video2pose(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Video2Pose:
+    """The Video2Pose model stored in a stage-2 checkpoint, eval mode."""
+    return load_model(path, map_location, expect=Video2Pose).model
+
+
+def trained_stride(path: str | os.PathLike[str]) -> int:
+    """The ``frame_stride`` a Video2Pose checkpoint was trained with (1 when not recorded)."""
+    section = dict(stored_model_config(path).get("section") or {})
+    return int(section.get("frame_stride") or 1)
