@@ -346,7 +346,8 @@ def test_stage_writes_table_stats_report_and_provenance(corpus, tmp_path, monkey
     assert (tmp_path / "table6_stats.csv.prov.json").read_text() == prov
     seeds = pd.read_csv(tmp_path / "table6_seeds.csv")  # our systems' runs, one per seed
     assert list(seeds.columns) == SEED_COLUMNS
-    assert seeds[["system", "seed"]].values.tolist() == [["DARSLP", 2]]
+    assert seeds[["system", "seed", "back_translator_kind"]].values.tolist() == [
+        ["DARSLP", 2, "trained"], ["DARSLP", 2, "slrtp"]]
     assert (tmp_path / "table6_seeds.csv.prov.json").read_text() == prov
     assert stats_path(out) == tmp_path / "table6_stats.csv"
     # n_sequences stays an integer beside the reported rows that have none

@@ -4,14 +4,15 @@
 
     0  errors
     1  io, provenance, batching, runlog, configkeys, sections
-    2  text, training, models, estimators, synth, audit, report
-    3  datasets
-    4  skeletons
-    5  metrics, poses, fusion, limits
-    6  production, signx
-    7  evaluation, config_sections
-    8  cli
-    9  __main__
+    2  text
+    3  training, models, estimators, synth, audit, report
+    4  datasets
+    5  skeletons
+    6  metrics, poses, fusion, limits
+    7  production, signx
+    8  evaluation, config_sections
+    9  cli
+   10  __main__
 
 A module may import its own package and packages of lower layers, never one of its own layer (siblings
 stay independent) or above. ``metrics`` is the leaf the stages score with; ``evaluation``, the final
@@ -23,6 +24,7 @@ never imports from ``workflow/`` (its rules and scripts call the library, not th
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "pipelib"
 LAYERS: list[tuple[str, ...]] = [
     ("errors",),
     ("io", "provenance", "batching", "runlog", "configkeys", "sections"),
-    ("text", "training", "models", "estimators", "synth", "audit", "report"),
+    ("text",),
+    ("training", "models", "estimators", "synth", "audit", "report"),
     ("datasets",),
     ("skeletons",),
     ("metrics", "poses", "fusion", "limits"),
@@ -133,6 +136,91 @@ def test_the_library_never_imports_the_workflow() -> None:
     assert not bad, "the library reaches into workflow/:\n" + "\n".join(bad)
 
 
+def _is_trainer(module: str) -> bool:
+    """``pipelib.x.train_y`` (a training module) or anything in ``pipelib.training``."""
+    return module.rsplit(".", 1)[-1].startswith("train_") or _package(module) == "training"
+
+
+def inference_imports_of_trainers() -> list[str]:
+    """``module:line imports target`` for every library module that is no training module (not named
+    ``train_*``, not in ``pipelib.training``) and imports a ``train_*`` module."""
+    bad = []
+    for path in sorted(SRC.rglob("*.py")):
+        module = _module_name(path)
+        if _is_trainer(module):
+            continue
+        found = set(imports(path))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.ImportFrom):  # ``from pipelib.signx import train_x`` names the module
+                found |= {(f"{node.module or '.'}.{a.name}", node.lineno) for a in node.names
+                          if a.name.startswith("train_") and not _is_trainer(node.module or "")}
+        for target, line in sorted(found, key=lambda t: (t[1], t[0])):
+            if _is_trainer_module_name(target):
+                bad.append(f"{module}:{line} imports {target}")
+    return bad
+
+
+def _is_trainer_module_name(module: str) -> bool:
+    return module.rsplit(".", 1)[-1].startswith("train_")
+
+
+def workflow_imports_of_trainers(workflow: Path) -> list[str]:
+    """Where ``workflow/`` reaches a ``train_*`` module other than to call its trainer: any import of one
+    in a rule file (``*.smk``), and in a script any name imported from one that is not a ``train_*``
+    function (a training rule's script imports ``train_x`` from it and nothing else)."""
+    bad = []
+    for path in sorted((workflow / "rules").glob("*.smk")):
+        for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"^\s*(from\s+[\w.]*\btrain_\w+\s+import|import\s+[\w.]*\btrain_\w+)", text):
+                bad.append(f"{path.relative_to(workflow.parent)}:{n}: {text.strip()}")
+    for path in sorted((workflow / "scripts").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.rsplit(".", 1)[-1].startswith("train_")]
+            elif isinstance(node, ast.ImportFrom) and _is_trainer_module_name(node.module or ""):
+                names = [f"{node.module}.{a.name}" for a in node.names if not a.name.startswith("train_")]
+            else:
+                continue
+            bad += [f"{path.relative_to(workflow.parent)}:{node.lineno} imports {name}" for name in names]
+    return bad
+
+
+def test_no_inference_module_imports_a_training_module() -> None:
+    """Loaders, data helpers and decoding live beside their models, so inference never needs a trainer."""
+    bad = inference_imports_of_trainers()
+    assert not bad, "inference modules importing training modules:\n" + "\n".join(bad)
+
+
+def test_the_workflow_imports_trainers_only_to_train() -> None:
+    bad = workflow_imports_of_trainers(SRC.parents[1] / "workflow")
+    assert not bad, "workflow files reaching into training modules:\n" + "\n".join(bad)
+
+
+def test_trainer_imports_are_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inference module importing a trainer is reported, a trainer importing another is not; in the
+    workflow a rule file's import and a script's non-trainer name are reported, a trainer call is not."""
+    root = tmp_path / "src" / "pipelib"
+    (root / "signx").mkdir(parents=True)
+    (root / "signx" / "__init__.py").write_text("")
+    (root / "signx" / "recognition.py").write_text("from pipelib.signx.train_recognizer import decode\n"
+                                                   "from pipelib.signx import train_pose2gloss\n")
+    (root / "signx" / "train_video2pose.py").write_text("from pipelib.signx import train_pose2gloss\n")
+    monkeypatch.setitem(globals(), "SRC", root)
+    assert inference_imports_of_trainers() == [
+        "pipelib.signx.recognition:1 imports pipelib.signx.train_recognizer",
+        "pipelib.signx.recognition:2 imports pipelib.signx.train_pose2gloss"]
+    wf = tmp_path / "workflow"
+    (wf / "rules").mkdir(parents=True)
+    (wf / "scripts").mkdir()
+    (wf / "rules" / "common.smk").write_text("def f():\n    from pipelib.signx.train_recognizer import x\n")
+    (wf / "scripts" / "a.py").write_text("from pipelib.signx.train_recognizer import train_recognizer\n")
+    (wf / "scripts" / "b.py").write_text("from pipelib.signx.train_recognizer import load_recognizer\n")
+    assert workflow_imports_of_trainers(wf) == [
+        "workflow/rules/common.smk:2: from pipelib.signx.train_recognizer import x",
+        "workflow/scripts/b.py:1 imports pipelib.signx.train_recognizer.load_recognizer",
+    ]
+
+
 def _is_docstring_text(text: str) -> bool:
     return " " in text.strip()  # prose mentions the workflow; a path to load has no spaces
 
@@ -166,6 +254,6 @@ def test_upward_and_sibling_imports_are_caught(tmp_path: Path, monkeypatch: pyte
         (root / pkg / "m.py").write_text(source)
     monkeypatch.setitem(globals(), "SRC", root)
     assert upward_imports() == [
-        "pipelib.metrics.m:2 imports pipelib.evaluation (metrics, layer 5 -> evaluation, layer 7)",
-        "pipelib.signx.m:1 imports pipelib.production (signx, layer 6 -> production, layer 6)",
+        "pipelib.metrics.m:2 imports pipelib.evaluation (metrics, layer 6 -> evaluation, layer 8)",
+        "pipelib.signx.m:1 imports pipelib.production (signx, layer 7 -> production, layer 7)",
     ]

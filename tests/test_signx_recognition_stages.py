@@ -23,7 +23,8 @@ from pipelib.signx.aug_shards import write_aug_shard
 from pipelib.signx.latent_data import make_batch, open_aug_reader, read_pruned_latents
 from pipelib.signx.pruning import PruningMask, fit_pruning
 from pipelib.signx.recognition import COLUMNS, write_recognition
-from pipelib.signx.train_recognizer import decode, load_recognizer, train_recognizer
+from pipelib.signx.recognizer_loading import decode, load_recognizer
+from pipelib.signx.train_recognizer import train_recognizer
 from pipelib.training.checkpoint import read_checkpoint
 
 GLOSSES = ["SUN", "RAIN", "WIND", "SNOW", "COLD", "WARM", "NORTH", "SOUTH"]

@@ -18,8 +18,11 @@ from pipelib.io import shards
 from pipelib.signx import train_pose2gloss as tp
 from pipelib.signx.closeness_stage import evaluate_closeness
 from pipelib.signx.data import fused_video, pose_batch
+from pipelib.signx.frame_pairs import FramePair
 from pipelib.signx.latents import extract_latents
-from pipelib.signx.train_video2pose import FramePair, load_video2pose, train_video2pose, train_window
+from pipelib.signx.pose2gloss import load_pose2gloss
+from pipelib.signx.train_video2pose import train_video2pose, train_window
+from pipelib.signx.video2pose import load_video2pose
 from pipelib.training.checkpoint import read_checkpoint, weights_sha256
 
 # id: (split, gloss, frames, shard); "D" and "E" occur outside the train split only
@@ -103,7 +106,7 @@ def test_fused_corpus_keeps_videos_read_up_to_its_budget(tmp_path):
 
 def test_pose2gloss_vocab_from_train_split_and_checkpoint_is_self_contained(trained):
     root, _, _, best = trained
-    model, vocab = tp.load_pose2gloss(best)
+    model, vocab = load_pose2gloss(best)
     # A x3, C x3, B x2 in the train split; D (dev) and E (test) are not glosses of the codebook
     assert vocab.tokens[4:] == ("A", "C", "B")
     assert model.cfg.vocab_size == len(vocab) == 7 and model.codebook.shape == (7, 8)
@@ -148,7 +151,7 @@ def test_latents_cover_every_video_keep_failures_and_are_deterministic(trained, 
     assert shards.video_ids(out) == shards.video_ids(fused[1])
     assert shards.read_failures(out)[0][0] == "t4"
     assert shards.read_attrs(out)["latent_dim"] == 16
-    model, _ = tp.load_pose2gloss(best)
+    model, _ = load_pose2gloss(best)
     videos = list(shards.iter_videos(fused[1]))
     batch = pose_batch([fused_video(v) for v in videos], None)
     with torch.no_grad():

@@ -24,14 +24,12 @@ from pipelib.production.systems import System, parse_system
 from pipelib.sections import from_section
 from pipelib.signx.augment_stage import AugmentationSection
 from pipelib.signx.efficiency import EfficiencySection
-from pipelib.signx.pose2gloss import Pose2GlossConfig
+from pipelib.signx.pose2gloss import Pose2GlossConfig, Pose2GlossSection
 from pipelib.signx.pruning import PruningConfig
 from pipelib.signx.recognition import RecognitionSection
 from pipelib.signx.recognizer import RecognizerConfig
-from pipelib.signx.train_pose2gloss import Pose2GlossSection
-from pipelib.signx.train_recognizer import RecognizerSection, train_config
-from pipelib.signx.train_video2pose import Video2PoseSection
-from pipelib.signx.video2pose import Video2PoseConfig
+from pipelib.signx.recognizer_section import RecognizerSection, training_config
+from pipelib.signx.video2pose import Video2PoseConfig, Video2PoseSection
 from pipelib.skeletons.config import SkeletonConfig
 from pipelib.synth.config import SynthConfig
 from pipelib.text.encoders import TextEncoderConfig
@@ -78,7 +76,7 @@ def _recognizer(data: Mapping[str, Any] | None, where: str) -> RecognizerSection
     sec = RecognizerSection.from_dict(data, where)
     d_model = _recognizer_model(sec.model, f"{where}.model").d_model
     for target in sec.targets:
-        train_config(dict(data or {}), target, d_model)
+        training_config(dict(data or {}), target, d_model)
     return sec
 
 

@@ -22,7 +22,7 @@ from pipelib.models.back_translation import SignLanguageTransformer, SLTConfig
 from pipelib.skeletons.read import read_layout, read_split
 from pipelib.text.vocab import Vocab
 from pipelib.training import TrainConfig, fit
-from pipelib.training.checkpoint import load_for_inference, load_model_weights
+from pipelib.training.loading import load_model
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.evaluation")
@@ -59,11 +59,8 @@ def translate(model: SignLanguageTransformer, vocab: Vocab, inputs: Sequence[np.
 
 def load_back_translator(path: str | os.PathLike[str]) -> tuple[SignLanguageTransformer, Vocab, dict]:
     """Model (eval mode), vocabulary and section of a back-translator checkpoint."""
-    ckpt = load_for_inference(path)
-    cfg = ckpt.config["model"]
-    model = SignLanguageTransformer(SLTConfig.from_dict(cfg["slt"]))
-    load_model_weights(model, ckpt)
-    return model.eval(), Vocab.from_json(cfg["vocab"]), cfg["section"]
+    loaded = load_model(path, expect=SignLanguageTransformer)
+    return loaded.model, loaded.vocabs["text"], loaded.config["section"]
 
 
 def train_back_translator(skeleton_h5: str | os.PathLike[str], section: Mapping[str, Any],

@@ -30,6 +30,7 @@ from pipelib.models.blocks import (
 )
 from pipelib.models.decoding import beam_search, greedy_decode
 from pipelib.sections import from_section
+from pipelib.text.vocab import Vocab
 
 BATCH_KEYS = ("poses", "pose_pad", "tokens")
 
@@ -112,6 +113,12 @@ class SignLanguageTransformer(nn.Module):
         # no dropout here: the encoder applies emb_dropout after adding positions
         self.embed = FrameEmbedding(cfg.input_dim, cfg.d_model, norm=cfg.emb_norm, act=cfg.emb_activation)
         self.core = Seq2SeqTransformer(cfg.transformer())
+
+    @classmethod
+    def from_checkpoint_config(cls, stored: Mapping[str, Any]
+                               ) -> tuple[SignLanguageTransformer, dict[str, Vocab]]:
+        """The untrained model of a back-translator checkpoint (``slt`` config) and its ``text`` vocab."""
+        return cls(SLTConfig.from_dict(stored["slt"])), {"text": Vocab.from_json(stored["vocab"])}
 
     def encode(self, poses: torch.Tensor, pose_pad: torch.Tensor) -> torch.Tensor:
         """poses (B, T, input_dim), pose_pad (B, T) True = padding -> memory (B, T, d_model)."""

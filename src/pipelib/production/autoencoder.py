@@ -24,6 +24,7 @@ Config section (``AEConfig.from_dict``; region mappings may name only the region
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ from pipelib.production.regions import (
     split_regions,
 )
 from pipelib.sections import SectionError, coerce_fields, convert
+from pipelib.training.loading import load_model
 
 LOSS_NORMS = ("value", "frame")
 DEFAULT_LATENT = {"body": 8, "right_hand": 28, "left_hand": 28, "face": 16}
@@ -153,6 +155,11 @@ class PoseAutoencoder(nn.Module):
             self.encoders = nn.ModuleDict({r: region_mlp(REGION_DIMS[r], hid[r], lat[r]) for r in REGIONS})
             self.decoders = nn.ModuleDict({r: region_mlp(lat[r], hid[r], REGION_DIMS[r]) for r in REGIONS})
 
+    @classmethod
+    def from_checkpoint_config(cls, stored: Mapping[str, Any]) -> tuple[PoseAutoencoder, dict[str, Any]]:
+        """The untrained model a checkpoint's stored model config (an ``AEConfig`` dict) describes."""
+        return cls(AEConfig.from_dict(dict(stored))), {}
+
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
@@ -233,3 +240,9 @@ def ae_loss(model: PoseAutoencoder, poses: torch.Tensor, joint_mask: torch.Tenso
     out["reg"] = cfg.encoder_l1 * model.encoder_weight_l1()
     out["loss"] = out["recon"] + out["reg"]
     return out
+
+
+def load_autoencoder(path: str | os.PathLike[str],
+                     map_location: str | torch.device = "cpu") -> PoseAutoencoder:
+    """The autoencoder stored in a training checkpoint, in eval mode."""
+    return load_model(path, map_location, expect=PoseAutoencoder).model

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from pipelib.batching import batch_indices
-from pipelib.production.latents import load_autoencoder
-from pipelib.production.train_generator import load_generator
+from pipelib.production.autoencoder import load_autoencoder
+from pipelib.production.generator import load_generator
 
 
 @torch.no_grad()

@@ -23,6 +23,7 @@ checkpoint (the trainer's ``init_from``), never from scratch.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -32,7 +33,9 @@ from torch import nn
 
 from pipelib.production.priors import masked_kl
 from pipelib.sections import from_section
-from pipelib.text.encoders import PositionalEncoding
+from pipelib.text.encoders import PositionalEncoding, TextEncoderConfig, build_text_encoder
+from pipelib.text.vocab import Vocab
+from pipelib.training.loading import load_model
 
 CONFIG_KEY = "production.generator"
 L1_WEIGHTS = (1.0, 14.0, 10.0, 2.0)   # body, right hand, left hand, face (the paper's final choice)
@@ -209,9 +212,31 @@ class TextToLatent(nn.Module):
         self.text_encoder = text_encoder
         self.generator = generator
 
+    @classmethod
+    def from_checkpoint_config(cls, stored: Mapping[str, Any]) -> tuple[TextToLatent, dict[str, Vocab]]:
+        """The untrained model of a generator checkpoint: its ``section`` and text ``vocab`` (JSON)."""
+        vocab = Vocab.from_json(stored["vocab"])
+        return build_model(stored["section"], vocab), {"text": vocab}
+
     def forward(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         feats, pad_mask = self.text_encoder.encode(texts)                  # (B, L, D), (B, L)
         return self.generator(feats, pad_mask)
+
+
+def build_model(section: Mapping[str, Any], vocab: Vocab) -> TextToLatent:
+    """Text encoder + generator as the ``production.generator`` section configures them; ``text_dim``
+    follows the encoder's width."""
+    te_cfg = TextEncoderConfig.from_dict(section.get("text_encoder"), f"{CONFIG_KEY}.text_encoder")
+    encoder = build_text_encoder(te_cfg, vocab, f"{CONFIG_KEY}.text_encoder")
+    model_section = dict(section.get("model") or {})
+    model_section["text_dim"] = encoder.out_dim
+    gen_cfg = GeneratorConfig.from_dict(model_section, f"{CONFIG_KEY}.model")
+    return TextToLatent(encoder, LatentGenerator(gen_cfg))
+
+
+def load_generator(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> TextToLatent:
+    """A trained generator rebuilt from its checkpoint (config and vocabulary inside), eval mode."""
+    return load_model(path, map_location, expect=TextToLatent).model
 
 
 # ---------------------------------------------------------------------------------------------- targets

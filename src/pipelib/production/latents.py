@@ -13,7 +13,7 @@ import torch
 
 from pipelib import provenance
 from pipelib.io import shards
-from pipelib.production.autoencoder import AEConfig, PoseAutoencoder
+from pipelib.production.autoencoder import PoseAutoencoder, load_autoencoder
 from pipelib.production.figures import plot_channel_histograms
 from pipelib.production.priors import (
     DEFAULT_MIN_STD,
@@ -22,17 +22,8 @@ from pipelib.production.priors import (
     region_channel_mask,
     save_priors,
 )
-from pipelib.training.checkpoint import load_for_inference, load_model_weights
 
 log = logging.getLogger("pipelib.production")
-
-
-def load_autoencoder(path: str | os.PathLike[str]) -> PoseAutoencoder:
-    """The autoencoder stored in a training checkpoint, in eval mode on the CPU."""
-    ckpt = load_for_inference(path)
-    model = PoseAutoencoder(AEConfig.from_dict(ckpt.config["model"]))
-    load_model_weights(model, ckpt)
-    return model.eval()
 
 
 def read_slices(latents_h5: str | os.PathLike[str]) -> dict[str, slice]:

@@ -17,20 +17,11 @@ import torch
 from pipelib.batching import batch_indices
 from pipelib.datasets.values import require_split
 from pipelib.io import shards
-from pipelib.production.generator import (
-    GeneratorConfig,
-    LatentGenerator,
-    TextToLatent,
-    pad_latents,
-    phase1_loss,
-    phase2_loss,
-)
+from pipelib.production.generator import TextToLatent, build_model, pad_latents, phase1_loss, phase2_loss
 from pipelib.production.latents import read_slices
 from pipelib.production.priors import load_priors
-from pipelib.text.encoders import TextEncoderConfig, build_text_encoder
 from pipelib.text.vocab import Vocab
 from pipelib.training import TrainConfig, fit
-from pipelib.training.checkpoint import load_for_inference, load_model_weights
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.production")
@@ -59,25 +50,6 @@ def read_latents(latents_h5: str | os.PathLike[str], split: str) -> LatentSet:
     require_split(sum(len(x) for x in lat), latents_h5, split, "frame with a body",
                   f"{len(ids)} video(s), every frame masked")
     return LatentSet(ids, texts, lat)
-
-
-def build_model(section: Mapping[str, Any], vocab: Vocab) -> TextToLatent:
-    """Text encoder + generator as configured; ``text_dim`` follows the encoder's width."""
-    te_cfg = TextEncoderConfig.from_dict(section.get("text_encoder"), f"{SECTION}.text_encoder")
-    encoder = build_text_encoder(te_cfg, vocab, f"{SECTION}.text_encoder")
-    model_section = dict(section.get("model") or {})
-    model_section["text_dim"] = encoder.out_dim
-    gen_cfg = GeneratorConfig.from_dict(model_section, f"{SECTION}.model")
-    return TextToLatent(encoder, LatentGenerator(gen_cfg))
-
-
-def load_generator(path: str | os.PathLike[str]) -> TextToLatent:
-    """A trained generator rebuilt from its checkpoint (config and vocabulary inside), eval mode."""
-    ckpt = load_for_inference(path)
-    cfg = ckpt.config["model"]
-    model = build_model(cfg["section"], Vocab.from_json(cfg["vocab"]))
-    load_model_weights(model, ckpt)
-    return model.eval()
 
 
 def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, Any],

@@ -26,9 +26,9 @@ from pipelib import provenance
 from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.signx.closeness import FeatureCloseness, LatentCloseness, closeness_row
 from pipelib.signx.data import FusedCorpus, split_rows
-from pipelib.signx.train_pose2gloss import load_pose2gloss
-from pipelib.signx.train_video2pose import load_pair, load_video2pose, pixel_rows, trained_stride
-from pipelib.signx.video2pose import features_at_stride, latents_from_video
+from pipelib.signx.frame_pairs import load_pair, pixel_rows
+from pipelib.signx.pose2gloss import load_pose2gloss
+from pipelib.signx.video2pose import features_at_stride, latents_from_video, load_video2pose, trained_stride
 from pipelib.training.device import resolve_device
 
 log = logging.getLogger("pipelib.signx")

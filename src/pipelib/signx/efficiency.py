@@ -62,19 +62,18 @@ from pipelib.datasets.manifest import read_manifest
 from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.metrics.slrtp import wer
 from pipelib.sections import SectionError, from_section
+from pipelib.signx.frame_pairs import PIXEL_MEDIA
 from pipelib.signx.frames_input import entry_frames
 from pipelib.signx.latent_data import read_pruned_latents
+from pipelib.signx.pose2gloss import load_pose2gloss
 from pipelib.signx.pruning import PruningMask
 from pipelib.signx.recognition import decoding_options
-from pipelib.signx.train_pose2gloss import load_pose2gloss
-from pipelib.signx.train_recognizer import LoadedRecognizer, load_recognizer
-from pipelib.signx.train_video2pose import load_video2pose, trained_stride
-from pipelib.signx.video2pose import latents_from_video
+from pipelib.signx.recognizer_loading import LoadedRecognizer, load_recognizer
+from pipelib.signx.video2pose import latents_from_video, load_video2pose, trained_stride
 from pipelib.training.device import resolve_device
 
 log = logging.getLogger("pipelib.signx")
 SECTION = "signx.efficiency"
-PIXEL_MEDIA = ("frames", "video")
 COLUMNS = ["path", "pipeline", "videos", "frames", "repeats", "seconds", "fps", "fps_min", "fps_max",
            "frontend_seconds", "tokens", "speedup", "WER", "decoding", "device", "threads", "torch"]
 PIPELINES = {"latents": "latents -> recogniser",

@@ -20,8 +20,7 @@ import torch
 from pipelib import provenance
 from pipelib.io import shards
 from pipelib.signx.data import FusedVideo, fused_video
-from pipelib.signx.pose2gloss import Pose2Gloss
-from pipelib.signx.train_pose2gloss import load_pose2gloss
+from pipelib.signx.pose2gloss import Pose2Gloss, load_pose2gloss
 from pipelib.training.checkpoint import weights_sha256
 from pipelib.training.device import resolve_device
 

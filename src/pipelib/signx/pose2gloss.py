@@ -39,8 +39,9 @@ Batches are dicts: ``features`` (B, T, 1959) float32, ``slot_mask`` (B, T, 5) bo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -59,7 +60,9 @@ from pipelib.models.blocks import (
     label_smoothed_cross_entropy,
 )
 from pipelib.models.decoding import StepOutput, ctc_greedy_decode, greedy_decode
-from pipelib.sections import from_section
+from pipelib.sections import SectionError, from_section
+from pipelib.text.vocab import Vocab
+from pipelib.training.loading import load_model
 
 CONFIG_KEY = "signx.pose2gloss.model"
 BATCH_KEYS = ("features", "slot_mask", "pad", "glosses")
@@ -254,6 +257,12 @@ class Pose2Gloss(nn.Module):
             self.dec_layers = nn.ModuleList(DecoderLayer(dec) for _ in range(cfg.dec_layers))
             self.dec_norm = nn.LayerNorm(e)
 
+    @classmethod
+    def from_checkpoint_config(cls, stored: Mapping[str, Any]) -> tuple[Pose2Gloss, dict[str, Vocab]]:
+        """The untrained model of a stage-1 checkpoint (``pose2gloss`` config) and its gloss ``vocab``."""
+        vocab = Vocab.from_json(stored["vocab"])
+        return cls(Pose2GlossConfig.from_dict(stored["pose2gloss"])), {"gloss": vocab}
+
     # ---- pose side
     def encode(self, features: torch.Tensor, slot_mask: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
         """features (B, T, 1959), slot_mask (B, T, 5) True = valid, pad (B, T) True = padding
@@ -399,3 +408,30 @@ def pose2gloss_loss(model: Pose2Gloss, batch: Mapping[str, torch.Tensor]) -> dic
     total = cfg.text_weight * text + cfg.word_weight * word + cfg.contrast_weight * contrast
     return {"loss": total, "text": text, "word": word, "contrast": contrast}
 
+
+
+def load_pose2gloss(path: str | os.PathLike[str],
+                    map_location: str | torch.device = "cpu") -> tuple[Pose2Gloss, Vocab]:
+    """The Pose2Gloss model (eval mode) and gloss vocabulary stored in a stage-1 checkpoint."""
+    loaded = load_model(path, map_location, expect=Pose2Gloss)
+    return loaded.model, loaded.vocabs["gloss"]
+
+
+@dataclass(frozen=True)
+class Pose2GlossSection:
+    """The ``signx.pose2gloss`` section: batch size, the least count of a gloss kept in the vocabulary,
+    and the ``model`` (:class:`Pose2GlossConfig`, vocabulary size from the data) and ``train``
+    (:class:`TrainConfig`) sub-sections."""
+
+    batch_size: int = 8
+    min_freq: int = 1
+    model: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, where: str = "signx.pose2gloss") -> Pose2GlossSection:
+        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
+        sec = from_section(cls, data, where)
+        if sec.batch_size < 1:
+            raise SectionError(f"{where}.batch_size: must be >= 1, got {sec.batch_size}")
+        return sec

@@ -54,7 +54,7 @@ from pipelib.sections import SectionError, from_section
 from pipelib.signx.latent_data import SplitText, most_frequent, read_pruned_latents, split_text
 from pipelib.signx.pruning import PruningMask
 from pipelib.signx.recognizer import DecodingConfig
-from pipelib.signx.train_recognizer import LoadedRecognizer, decode, load_recognizer
+from pipelib.signx.recognizer_loading import LoadedRecognizer, decode, load_recognizer
 from pipelib.training.checkpoint import weights_sha256
 
 log = logging.getLogger("pipelib.signx")

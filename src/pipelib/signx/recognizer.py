@@ -50,6 +50,7 @@ from pipelib.models.blocks import (
 from pipelib.models.decoding import beam_search, ctc_beam_decode, ctc_greedy_decode
 from pipelib.sections import from_section
 from pipelib.signx.entropy_penalty import entropy_penalty
+from pipelib.text.vocab import Vocab
 
 CONFIG_KEY = "signx.recognizer.model"
 TARGETS = ("gloss", "text")
@@ -306,6 +307,15 @@ class LatentRecognizer(nn.Module):
         self.seq2seq = Seq2SeqTransformer(cfg.transformer())
         set_transformer_dropout(self.seq2seq, cfg.attn_dropout, cfg.relu_dropout, cfg.residual_dropout)
         self.ctc_head = nn.Linear(cfg.d_model, cfg.gloss_vocab_size)
+
+    @classmethod
+    def from_checkpoint_config(cls, stored: Mapping[str, Any]) -> tuple[LatentRecognizer, dict[str, Vocab]]:
+        """The untrained model of a recogniser checkpoint (``recognizer`` config) and its vocabularies:
+        ``gloss`` always, ``text`` for a text-target model."""
+        vocabs = {"gloss": Vocab.from_json(stored["gloss_vocab"])}
+        if stored.get("text_vocab"):
+            vocabs["text"] = Vocab.from_json(stored["text_vocab"])
+        return cls(RecognizerConfig.from_dict(stored["recognizer"])), vocabs
 
     def encode(self, latents: torch.Tensor, pad: torch.Tensor) -> Encoded:
         """latents (B, T, input_dim), pad (B, T) -> memory (B, T', d_model) with T' = ceil(T / 4)."""

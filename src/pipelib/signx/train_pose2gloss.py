@@ -10,7 +10,8 @@ Config section ``signx.pose2gloss``::
 The run directory follows ``pipelib.training`` (last.pt / best.pt / history.csv); a changed section or
 changed inputs start it over, a restarted job resumes. Checkpoints store under ``config["model"]`` the
 model config (``pose2gloss``), the gloss vocabulary (``vocab``, JSON) and the section, so
-:func:`load_pose2gloss` rebuilds the model from best.pt alone.
+:func:`pipelib.signx.pose2gloss.load_pose2gloss` (``pipelib.training.loading.load_model``) rebuilds
+the model from best.pt alone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,10 @@ import torch
 
 from pipelib.batching import batch_indices
 from pipelib.metrics.slrtp import wer
-from pipelib.sections import SectionError, from_section
 from pipelib.signx.data import FusedCorpus, gloss_vocab, pose_batch, split_rows
-from pipelib.signx.pose2gloss import Pose2Gloss, Pose2GlossConfig, pose2gloss_loss
+from pipelib.signx.pose2gloss import Pose2Gloss, Pose2GlossConfig, Pose2GlossSection, pose2gloss_loss
 from pipelib.text.vocab import Vocab
 from pipelib.training import TrainConfig, fit
-from pipelib.training.checkpoint import load_for_inference, load_model_weights
 from pipelib.training.device import device_of
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
@@ -39,43 +37,11 @@ log = logging.getLogger("pipelib.signx")
 SECTION = "signx.pose2gloss"
 
 
-@dataclass(frozen=True)
-class Pose2GlossSection:
-    """The ``signx.pose2gloss`` section: batch size, the least count of a gloss kept in the vocabulary,
-    and the ``model`` (:class:`Pose2GlossConfig`, vocabulary size from the data) and ``train``
-    (:class:`TrainConfig`) sub-sections."""
-
-    batch_size: int = 8
-    min_freq: int = 1
-    model: dict[str, Any] = field(default_factory=dict)
-    train: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None, where: str = SECTION) -> Pose2GlossSection:
-        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
-        sec = from_section(cls, data, where)
-        if sec.batch_size < 1:
-            raise SectionError(f"{where}.batch_size: must be >= 1, got {sec.batch_size}")
-        return sec
-
-
 def model_config(section_model: Mapping[str, Any] | None, vocab: Vocab) -> Pose2GlossConfig:
     """Pose2GlossConfig from the ``model`` subsection, sized to ``vocab`` (its specials as the ids)."""
     d = {**dict(section_model or {}), "vocab_size": len(vocab), "pad_id": vocab.pad_id,
          "bos_id": vocab.bos_id, "eos_id": vocab.eos_id}
     return Pose2GlossConfig.from_dict(d, f"{SECTION}.model")
-
-
-def load_pose2gloss(path: str | os.PathLike[str]) -> tuple[Pose2Gloss, Vocab]:
-    """The Pose2Gloss model (eval mode, CPU) and gloss vocabulary stored in a stage-1 checkpoint."""
-    ckpt = load_for_inference(path)
-    cfg = ckpt.config.get("model", {})
-    if "pose2gloss" not in cfg or "vocab" not in cfg:
-        raise ValueError(f"{path} is not a Pose2Gloss checkpoint (no model.pose2gloss / model.vocab in its "
-                         f"config); train it with pipelib.signx.train_pose2gloss")
-    model = Pose2Gloss(Pose2GlossConfig.from_dict(cfg["pose2gloss"]))
-    load_model_weights(model, ckpt)
-    return model.eval(), Vocab.from_json(cfg["vocab"])
 
 
 class _GlossSet:

@@ -20,7 +20,7 @@ the glosses) are logged too, and ``train.monitor`` may name any of them.
 The run directory follows the trainer's layout (best.pt, last.pt, history.csv, top-k epoch files when
 ``train.keep_top_k`` is available); ``averaged.pt`` is the mean of the best ``average_top_k``
 checkpoints by the monitored metric, a complete checkpoint holding the model config and vocabularies
-(:func:`load_recognizer` rebuilds the model from it alone).
+(:func:`pipelib.signx.recognizer_loading.load_recognizer` rebuilds the model from it alone).
 """
 
 from __future__ import annotations
@@ -29,11 +29,9 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from pipelib import provenance
@@ -42,7 +40,6 @@ from pipelib.datasets.manifest import read_manifest
 from pipelib.datasets.values import require_split
 from pipelib.io.atomic import write_text_atomic
 from pipelib.metrics.slrtp import bleu, wer
-from pipelib.sections import SectionError, from_section
 from pipelib.signx.latent_data import (
     build_vocab,
     check_width,
@@ -53,144 +50,15 @@ from pipelib.signx.latent_data import (
     split_text,
 )
 from pipelib.signx.pruning import PruningMask
-from pipelib.signx.recognizer import (
-    DECODING_FIELDS,
-    TARGETS,
-    DecodingConfig,
-    LatentRecognizer,
-    RecognizerConfig,
-    recognizer_loss,
-)
-from pipelib.text.vocab import Vocab
-from pipelib.training import TrainConfig, fit
+from pipelib.signx.recognizer import TARGETS, LatentRecognizer, recognizer_loss
+from pipelib.signx.recognizer_loading import decode
+from pipelib.signx.recognizer_section import SECTION, RecognizerSection, model_config, training_config
+from pipelib.training import fit
 from pipelib.training.averaging import average_checkpoints
-from pipelib.training.checkpoint import load_for_inference, load_model_weights
+from pipelib.training.checkpoint import load_for_inference
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
-SECTION = "signx.recognizer"
-DEFAULT_MONITOR = {"gloss": ("wer", "min"), "text": ("bleu4", "max")}
-
-
-@dataclass(frozen=True)
-class RecognizerSection:
-    """The ``signx.recognizer`` section: which recognisers exist (``targets``, chosen by the workflow),
-    batch size, the per-epoch dev beam, how many best checkpoints are averaged, and the ``model``,
-    ``decoding`` and ``train`` sub-sections (``model`` and ``train`` are read with their data-given
-    values by :func:`model_config` and :func:`train_config`)."""
-
-    targets: tuple[str, ...] = TARGETS
-    batch_size: int = 8
-    dev_beam: int = 1
-    average_top_k: int = 5
-    model: dict[str, Any] = field(default_factory=dict)
-    decoding: DecodingConfig = field(default_factory=DecodingConfig)
-    train: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None, where: str = SECTION) -> RecognizerSection:
-        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
-        sec = from_section(cls, data, where)
-        bad = [t for t in sec.targets if t not in TARGETS]
-        if bad or not sec.targets:
-            raise SectionError(f"{where}.targets: must be a non-empty list of {list(TARGETS)}, got "
-                               f"{list(sec.targets)}")
-        for key in ("batch_size", "dev_beam", "average_top_k"):
-            if getattr(sec, key) < 1:
-                raise SectionError(f"{where}.{key}: must be >= 1, got {getattr(sec, key)}")
-        return sec
-
-
-def model_config(section: Mapping[str, Any], target: str, input_dim: int, gloss_vocab: Vocab,
-                 text_vocab: Vocab | None) -> RecognizerConfig:
-    """``model`` + ``decoding`` of the section, with the data-given values filled in."""
-    model = dict(section.get("model") or {})
-    for key, value in RecognizerSection.from_dict(section).decoding.given().items():
-        name = DECODING_FIELDS[key]
-        if name in model and model[name] != value:
-            raise ValueError(f"{SECTION}.model.{name} ({model[name]}) and {SECTION}.decoding.{key} ({value}) "
-                             f"disagree; set it in decoding only")
-        model[name] = value
-    if "input_dim" in model and int(model["input_dim"]) != input_dim:
-        raise ValueError(f"{SECTION}.model.input_dim is {model['input_dim']} but the pruned latents have "
-                         f"{input_dim} dims (signx/pruning.json); remove the key, it is set from the data")
-    model.update(target=target, input_dim=input_dim, gloss_vocab_size=len(gloss_vocab),
-                 text_vocab_size=len(text_vocab) if text_vocab is not None else 0,
-                 pad_id=gloss_vocab.pad_id, bos_id=gloss_vocab.bos_id, eos_id=gloss_vocab.eos_id)
-    return RecognizerConfig.from_dict(model, f"{SECTION}.model")
-
-
-def train_config(section: Mapping[str, Any], target: str, d_model: int) -> TrainConfig:
-    """``train`` of the section; monitor/mode default to the target's dev metric, a Noam schedule gets
-    the model's ``d_model`` and ``keep_top_k`` defaults to ``average_top_k`` where the trainer has them."""
-    train = dict(section.get("train") or {})
-    if "monitor" not in train:
-        train["monitor"], train["mode"] = DEFAULT_MONITOR[target]
-    sched = dict(train.get("scheduler") or {})
-    if sched.get("name") == "noam" and "d_model" not in sched:
-        sched["d_model"] = d_model
-        train["scheduler"] = sched
-    if "keep_top_k" not in train:
-        train["keep_top_k"] = RecognizerSection.from_dict(section).average_top_k
-    return TrainConfig.from_dict(train, f"{SECTION}.train")
-
-
-@dataclass
-class LoadedRecognizer:
-    """A recogniser rebuilt from a checkpoint: the model (eval mode), its vocabularies and section."""
-
-    model: LatentRecognizer
-    gloss_vocab: Vocab
-    text_vocab: Vocab | None
-    section: dict[str, Any]
-
-    @property
-    def target(self) -> str:
-        return self.model.cfg.target
-
-    @property
-    def output_vocab(self) -> Vocab:
-        """The vocabulary the decoder generates."""
-        if self.target == "text":
-            assert self.text_vocab is not None
-            return self.text_vocab
-        return self.gloss_vocab
-
-
-def load_recognizer(path: str | os.PathLike[str],
-                    map_location: str | torch.device = "cpu") -> LoadedRecognizer:
-    """Model, vocabularies and section of a recogniser checkpoint (best.pt, epochNNN.pt or averaged.pt)."""
-    ckpt = load_for_inference(path, map_location)
-    cfg = ckpt.config.get("model") or {}
-    if "recognizer" not in cfg or "gloss_vocab" not in cfg:
-        raise ValueError(f"{path}: not a SignX recogniser checkpoint (no model.recognizer config); "
-                         f"point it at results/<ds>/signx/recognizer_<target>/averaged.pt")
-    model = LatentRecognizer(RecognizerConfig.from_dict(cfg["recognizer"]))
-    load_model_weights(model, ckpt)
-    text = cfg.get("text_vocab")
-    return LoadedRecognizer(model.eval(), Vocab.from_json(cfg["gloss_vocab"]),
-                            Vocab.from_json(text) if text else None, dict(cfg.get("section") or {}))
-
-
-@torch.no_grad()
-def decode(model: LatentRecognizer, latents: Sequence[np.ndarray], how: str, batch_size: int = 8,
-           beam: int | None = None, entropy_weight: float | None = None, alpha: float | None = None,
-           max_len: int | None = None) -> list[list[int]]:
-    """Token ids per video, in order: ``how`` = ``decoder`` (beam search with the entropy penalty; config
-    defaults) or ``ctc`` (CTC head on the glosses; ``beam`` 1 = greedy, more = prefix beam search)."""
-    device = next(model.parameters()).device
-    out: list[list[int]] = []
-    for idx in batch_indices(len(latents), batch_size, shuffle=False):
-        b = make_batch([latents[i] for i in idx])
-        x, pad = b["latents"].to(device), b["pad"].to(device)
-        if how == "decoder":
-            out += model.generate(x, pad, beam=beam, entropy_weight=entropy_weight, alpha=alpha,
-                                  max_len=max_len)
-        elif how == "ctc":
-            out += model.recognise_glosses(x, pad, beam=beam or 1)
-        else:
-            raise ValueError(f"decoding must be 'decoder' or 'ctc', got {how!r}")
-    return out
 
 
 def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str | os.PathLike[str]],
@@ -213,7 +81,7 @@ def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str 
     gloss_vocab = build_vocab(train_all.glosses, "gloss", SECTION)
     text_vocab = build_vocab(train_all.texts, "text", SECTION) if target == "text" else None
     cfg = model_config(section, target, mask.kept_width, gloss_vocab, text_vocab)
-    train_cfg = train_config(section, target, cfg.d_model)
+    train_cfg = training_config(section, target, cfg.d_model)
 
     reader = open_aug_reader(aug_shards, seed=train_cfg.seed)
     train = train_all.keep(reader.keys())

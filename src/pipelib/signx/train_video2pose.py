@@ -25,101 +25,25 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
-from pipelib.batching import batch_indices, pad_sequences
-from pipelib.sections import SectionError, from_section
+from pipelib.batching import batch_indices
 from pipelib.signx.data import FusedCorpus, split_rows
-from pipelib.signx.frames_input import entry_frames
-from pipelib.signx.pose2gloss import Pose2Gloss
-from pipelib.signx.train_pose2gloss import load_pose2gloss
-from pipelib.signx.video2pose import Video2Pose, Video2PoseConfig, freeze, video2pose_loss
+from pipelib.signx.frame_pairs import FramePair, PairSet, pair_batch, pixel_rows
+from pipelib.signx.pose2gloss import Pose2Gloss, load_pose2gloss
+from pipelib.signx.video2pose import Video2Pose, Video2PoseConfig, Video2PoseSection, freeze, video2pose_loss
 from pipelib.training import TrainConfig, fit
-from pipelib.training.checkpoint import load_for_inference, load_model_weights, weights_sha256
+from pipelib.training.checkpoint import weights_sha256
 from pipelib.training.device import device_of
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
 SECTION = "signx.video2pose"
-PIXEL_MEDIA = ("frames", "video")
-
-
-@dataclass
-class FramePair:
-    """One video's frames (T, 3, S, S) float32 and its fused target: features (T, 1959) float32,
-    slot_mask (T, 5) bool (and-ed with the frame mask), frame mask (T,) bool."""
-
-    video_id: str
-    frames: np.ndarray
-    features: np.ndarray
-    slot_mask: np.ndarray
-    mask: np.ndarray
-
-    def window(self, start: int, length: int | None) -> FramePair:
-        stop = None if length is None else start + length
-        part = slice(start, stop)
-        return FramePair(self.video_id, self.frames[part], self.features[part], self.slot_mask[part],
-                         self.mask[part])
-
-
-def load_pair(row: Mapping[str, Any], corpus: FusedCorpus, image_size: int, stride: int = 1) -> FramePair:
-    """Frames of a manifest row lined up with its fused features, every ``stride``-th frame."""
-    frames = entry_frames(row, image_size)                                  # (T_f, 3, S, S)
-    fused = corpus.get(str(row["id"]))
-    n = min(len(frames), fused.n_frames)
-    if len(frames) != fused.n_frames:
-        log.warning("video %s: %d decoded frames but %d fused frames; using the first %d", row["id"],
-                    len(frames), fused.n_frames, n)
-    step = slice(0, n, stride)
-    return FramePair(fused.video_id, frames[step], fused.features[step], fused.slot_mask[step],
-                     fused.mask[step])
-
-
-def pixel_rows(rows: pd.DataFrame, corpus: FusedCorpus, what: str) -> pd.DataFrame:
-    """The rows that have pixels and fused features (logs how many were dropped)."""
-    has_pixels = rows["media"].isin(PIXEL_MEDIA)
-    if not has_pixels.all():
-        log.warning("%s: %d of %d entries have no pixels (media poses) and are skipped", what,
-                    int((~has_pixels).sum()), len(rows))
-    rows = rows[has_pixels]
-    kept = set(corpus.present(list(rows["id"]), what))
-    return rows[rows["id"].isin(kept)].reset_index(drop=True)
-
-
-class PairSet:
-    """The frame/feature pairs of some manifest rows, prepared once (``cache``) or on each use."""
-
-    def __init__(self, rows: pd.DataFrame, corpus: FusedCorpus, image_size: int, stride: int,
-                 cache: bool) -> None:
-        self.rows = [r for _, r in rows.iterrows()]
-        self.corpus, self.image_size, self.stride = corpus, image_size, stride
-        self._cache: dict[int, FramePair] | None = {} if cache else None
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def get(self, i: int) -> FramePair:
-        if self._cache is not None and i in self._cache:
-            return self._cache[i]
-        pair = load_pair(self.rows[i], self.corpus, self.image_size, self.stride)
-        if self._cache is not None:
-            self._cache[i] = pair
-        return pair
-
-
-def pair_batch(pairs: Sequence[FramePair]) -> dict[str, torch.Tensor]:
-    """frames (B, T, 3, S, S), features (B, T, 1959), slot_mask (B, T, 5) bool, pad (B, T) bool."""
-    frames, real = pad_sequences([p.frames for p in pairs])                       # (B, T, 3, S, S), (B, T)
-    features, _ = pad_sequences([p.features for p in pairs])                      # (B, T, 1959)
-    slot_mask, _ = pad_sequences([p.slot_mask.astype(np.float32) for p in pairs])  # (B, T, 5)
-    return {"frames": frames, "features": features, "slot_mask": slot_mask.bool(), "pad": ~real}
 
 
 def train_window(pair: FramePair, max_frames: int | None, seed: int, epoch: int, index: int) -> FramePair:
@@ -190,54 +114,6 @@ def evaluate_dev(model: Video2Pose, stage1: Pose2Gloss | None, dev: PairSet, bat
         if stage1 is not None:
             sums["latent_mse"] += float(latent_mse(stage1, pred, b)) * len(idx)
     return {k: v / len(dev) for k, v in sums.items()}
-
-
-def load_video2pose(path: str | os.PathLike[str]) -> Video2Pose:
-    """The Video2Pose model stored in a stage-2 checkpoint, eval mode, CPU."""
-    ckpt = load_for_inference(path)
-    cfg = ckpt.config.get("model", {})
-    if "video2pose" not in cfg:
-        raise ValueError(f"{path} is not a Video2Pose checkpoint (no model.video2pose in its config); "
-                         f"train it with pipelib.signx.train_video2pose")
-    model = Video2Pose(Video2PoseConfig.from_dict(cfg["video2pose"]))
-    load_model_weights(model, ckpt)
-    return model.eval()
-
-
-def trained_stride(path: str | os.PathLike[str]) -> int:
-    """The ``frame_stride`` a Video2Pose checkpoint was trained with (1 when not recorded)."""
-    section = dict(load_for_inference(path).config.get("model", {}).get("section") or {})
-    return int(section.get("frame_stride") or 1)
-
-
-@dataclass(frozen=True)
-class Video2PoseSection:
-    """The ``signx.video2pose`` section: videos per batch, every ``frame_stride``-th frame used, at most
-    ``max_frames`` per training window (None: whole videos), whether decoded frames stay in memory, whether
-    the loss weighs the five slots alike, the weight of the frozen stage-1 latent loss, and the ``model``
-    (:class:`Video2PoseConfig`) and ``train`` (:class:`TrainConfig`) sub-sections."""
-
-    batch_size: int = 4
-    frame_stride: int = 1
-    max_frames: int | None = 32
-    cache_frames: bool = True
-    balance_slots: bool = False
-    latent_weight: float = 0.0
-    model: dict[str, Any] = field(default_factory=dict)
-    train: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None, where: str = SECTION) -> Video2PoseSection:
-        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
-        sec = from_section(cls, data, where)
-        for key in ("batch_size", "frame_stride", "max_frames"):
-            value = getattr(sec, key)
-            if value is not None and value < 1:
-                also = " or null" if key == "max_frames" else ""
-                raise SectionError(f"{where}.{key}: must be an integer >= 1{also}, got {value!r}")
-        if sec.latent_weight < 0:
-            raise SectionError(f"{where}.latent_weight: must be >= 0, got {sec.latent_weight}")
-        return sec
 
 
 def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[str | os.PathLike[str]],

@@ -36,8 +36,9 @@ Masks follow :mod:`pipelib.models`: ``pad`` (B, T) bool is True at padding frame
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -45,7 +46,8 @@ from torch import nn
 
 from pipelib.estimators.base import FUSED_DIM, SLOT_DIMS, SLOT_ORDER
 from pipelib.models.blocks import EncoderLayer, PositionalEncoding, TransformerConfig
-from pipelib.sections import from_section
+from pipelib.sections import SectionError, from_section
+from pipelib.training.loading import load_model, stored_model_config
 
 WHERE = "signx.video2pose.model"
 STEMS = ("patch", "conv")
@@ -211,6 +213,11 @@ class Video2Pose(nn.Module):
             d = self.config.temporal_dim
             self.heads = nn.ModuleDict({s: nn.Linear(d, SLOT_DIMS[s]) for s in SLOT_ORDER})  # Eq. 6
 
+    @classmethod
+    def from_checkpoint_config(cls, stored: Mapping[str, Any]) -> tuple[Video2Pose, dict[str, Any]]:
+        """The untrained model of a stage-2 checkpoint (its ``video2pose`` config); no vocabularies."""
+        return cls(Video2PoseConfig.from_dict(stored["video2pose"])), {}
+
     def _check(self, frames: torch.Tensor, pad: torch.Tensor) -> None:
         s = self.config.image_size
         if frames.dim() != 5 or tuple(frames.shape[2:]) != (3, s, s):
@@ -330,3 +337,44 @@ def latents_from_video(video2pose: Video2Pose, pose2gloss_encode_fn: EncodeFn, f
     features = features_at_stride(video2pose, frames, pad, stride)            # (B, T, 1959)
     slot_mask = (~pad)[..., None].expand(*pad.shape, len(SLOT_ORDER))  # (B, T, 5)
     return pose2gloss_encode_fn(features, slot_mask, pad)              # (B, T, d_latent)
+
+
+def load_video2pose(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Video2Pose:
+    """The Video2Pose model stored in a stage-2 checkpoint, eval mode."""
+    return load_model(path, map_location, expect=Video2Pose).model
+
+
+def trained_stride(path: str | os.PathLike[str]) -> int:
+    """The ``frame_stride`` a Video2Pose checkpoint was trained with (1 when not recorded)."""
+    section = dict(stored_model_config(path).get("section") or {})
+    return int(section.get("frame_stride") or 1)
+
+
+@dataclass(frozen=True)
+class Video2PoseSection:
+    """The ``signx.video2pose`` section: videos per batch, every ``frame_stride``-th frame used, at most
+    ``max_frames`` per training window (None: whole videos), whether decoded frames stay in memory, whether
+    the loss weighs the five slots alike, the weight of the frozen stage-1 latent loss, and the ``model``
+    (:class:`Video2PoseConfig`) and ``train`` (:class:`TrainConfig`) sub-sections."""
+
+    batch_size: int = 4
+    frame_stride: int = 1
+    max_frames: int | None = 32
+    cache_frames: bool = True
+    balance_slots: bool = False
+    latent_weight: float = 0.0
+    model: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, where: str = "signx.video2pose") -> Video2PoseSection:
+        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
+        sec = from_section(cls, data, where)
+        for key in ("batch_size", "frame_stride", "max_frames"):
+            value = getattr(sec, key)
+            if value is not None and value < 1:
+                also = " or null" if key == "max_frames" else ""
+                raise SectionError(f"{where}.{key}: must be an integer >= 1{also}, got {value!r}")
+        if sec.latent_weight < 0:
+            raise SectionError(f"{where}.latent_weight: must be >= 0, got {sec.latent_weight}")
+        return sec

@@ -7,6 +7,7 @@ Layout (``FORMAT``)::
     best_metric, best_epoch, rng (tensors and numbers), history (list of per-epoch dicts),
     meta (plain dict: provenance, tracker run id, init_from record, stopped_early)
 
+:func:`pipelib.training.loading.load_model` rebuilds any project model from its checkpoint alone.
 Files are written atomically and read with ``torch.load(weights_only=True)`` only, so a checkpoint
 that holds arbitrary pickled objects is refused rather than executed.
 """
