@@ -389,3 +389,27 @@ def test_frame_rates_come_from_the_files(corpus, tmp_path):
                                    extras={"joint_mask": np.ones((2, 178), bool)}, attrs={"split": "test"}))
     with pytest.raises(ValueError, match="records no frame rate .* re-run the skeletons rule"):
         read_split(bare, "test")
+
+
+def test_an_ablation_table_scores_its_rows_on_dev_beside_the_papers(corpus, tmp_path, one_thread):
+    from pipelib.evaluation.ablations import run_ablation_table
+
+    skel, pred, bt, _ = corpus
+    out = tmp_path / "ablations" / "table3.csv"
+    out.parent.mkdir()
+    label = "Heavy Hand Emphasis (1-14-10-2)"
+    run_ablation_table(str(skel), {label: {2: str(pred)}}, {"trained": str(bt)}, {"beam": 1, "device": "cpu"},
+                       "dev", {"kind": "phoenix14t"}, "config/reference/darslp_ablations.csv", str(out))
+    table = pd.read_csv(out)
+    measured = table[table.source == "measured"]
+    assert measured.system.tolist() == ["GT", label, "mean-pose"] and (measured.split == "dev").all()
+    reported = table[table.source == "reported"].set_index("system")
+    assert set(reported.index) == {"Uniform (1-1-1-1)", "Moderate Hand Emphasis (1-7-5-2)", label}
+    assert reported.loc[label, "BLEU-4"] == 8.66 and reported.loc[label, "ROUGE"] == 22.98
+    diff = table[(table.source == "difference") & (table.system == label)].iloc[0]
+    assert np.isclose(diff["BLEU-1"], measured.set_index("system").loc[label, "BLEU-1"] - 24.78)
+    assert all((tmp_path / f"ablations/table3_{kind}.csv").is_file() for kind in ("stats", "seeds"))
+    # The demo's corpus is synthetic: no paper rows there.
+    run_ablation_table(str(skel), {label: {2: str(pred)}}, {"trained": str(bt)}, {"beam": 1, "device": "cpu"},
+                       "dev", {"kind": "synthetic"}, "config/reference/darslp_ablations.csv", str(out))
+    assert set(pd.read_csv(out).source) == {"measured"}

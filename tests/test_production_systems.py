@@ -24,6 +24,18 @@ def test_config_yaml_declares_darslp_and_darslp_kl_as_the_paper_trains_them():
     assert init_run(systems, "DARSLP-KL", 3) == ("DARSLP", 2) and init_run(systems, "DARSLP", 2) is None
 
 
+def test_ablation_systems_extend_the_production_systems_in_any_order():
+    production = parse_systems({"DARSLP": {"seeds": [2]}})
+    extra = parse_systems({"staged": {"seeds": [3], "init_from": "L1", "autoencoder": "ae96"},
+                           "L1": {"seeds": [2], "init_from": "DARSLP"}},
+                          where="ablations.systems", before=production, autoencoders=["ae96"])
+    assert list(extra) == ["staged", "L1"] and extra["staged"].autoencoder == "ae96"
+    assert init_run({**production, **extra}, "staged", 3) == ("L1", 2)
+    with pytest.raises(SectionError, match="ablations.systems.DARSLP: the name is taken by production"):
+        parse_systems({"DARSLP": {"seeds": [1]}}, where="ablations.systems", before=production)
+    assert parse_systems({}, where="ablations.systems", before=production) == {}
+
+
 def test_seeds_pair_by_position_or_all_start_from_a_one_seed_parent():
     systems = parse_systems({"A": {"seeds": [1, 2, 3]}, "B": {"init_from": "A", "seeds": [7, 8, 9]},
                              "C": {"seeds": [5]}, "D": {"init_from": "C", "seeds": [10, 11]}})
@@ -41,8 +53,12 @@ def test_seeds_pair_by_position_or_all_start_from_a_one_seed_parent():
     ({"A": {"seeds": [1, 1]}}, "production.systems.A.seeds"),
     ({"A": {"seeds": [True]}}, "production.systems.A.seeds"),
     ({"A": {"seeds": [1], "train": {"seed": 4}}}, "production.systems.A.train.seed: a system's seeds are"),
-    ({"B": {"seeds": [1], "init_from": "A"}, "A": {"seeds": [1]}},
-     "production.systems.B.init_from: 'A' is not a system listed before 'B'"),
+    ({"B": {"seeds": [1], "init_from": "C"}, "A": {"seeds": [1]}},
+     "production.systems.B.init_from: 'C' is not a configured system (B, A)"),
+    ({"A": {"seeds": [1], "init_from": "B"}, "B": {"seeds": [1], "init_from": "A"}},
+     "production.systems.A.init_from: systems initialise from each other in a circle (A -> B -> A)"),
+    ({"A": {"seeds": [1], "autoencoder": "big"}},
+     "production.systems.A.autoencoder: 'big' is not one of ablations.autoencoders (none configured)"),
     ({"A": {"seeds": [1, 2]}, "B": {"seeds": [1, 2, 3], "init_from": "A"}},
      "production.systems.B.seeds: 3 seed(s) cannot pair with the 2 seeds of 'A'"),
     ({"A": {"seeds": [1], "kl": 1.0}}, "production.systems.A.kl: null (no KL term)"),

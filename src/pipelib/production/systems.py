@@ -50,35 +50,43 @@ def parse_systems(section: Mapping[str, Any], *, where: str = WHERE,
                   before: Mapping[str, System] | None = None,
                   autoencoders: Iterable[str] = ()) -> dict[str, System]:
     """``production.systems`` (or another section of systems at ``where``) checked: each entry
-    (:func:`parse_system`), ``init_from`` naming a system listed earlier (here or in ``before``) whose
-    seeds pair with these, ``autoencoder`` naming one of ``autoencoders``. Raises
+    (:func:`parse_system`); ``init_from`` naming a system of this section or of ``before``, with no
+    cycle, whose seeds pair with these; ``autoencoder`` naming one of ``autoencoders``. Raises
     :class:`SectionError` naming the key."""
     if not isinstance(section, Mapping) or (not section and before is None):
         raise SectionError(f"{where}: must map at least one system name to its settings")
-    known = dict(before or {})
+    earlier = dict(before or {})
     autoencoders = tuple(autoencoders)
     systems: dict[str, System] = {}
     for name, entry in section.items():
         if not NAME.match(str(name)) or name in RESERVED:
             raise SectionError(f"{where}.{name}: a system name is letters, digits and _+- starting with a "
                                f"letter, other than {', '.join(RESERVED)}")
-        if name in known:
+        if name in earlier:
             raise SectionError(f"{where}.{name}: the name is taken by {WHERE}.{name}; choose another")
-        system = parse_system(name, entry, f"{where}.{name}")
+        systems[name] = parse_system(name, entry, f"{where}.{name}")
+    known = {**earlier, **systems}
+    for name, system in systems.items():
         parent = system.init_from
         if parent is not None:
             if parent not in known:
-                raise SectionError(f"{where}.{name}.init_from: {parent!r} is not a system listed before "
-                                   f"{name!r} (listed before it: {sorted(known) or 'none'})")
+                raise SectionError(f"{where}.{name}.init_from: {parent!r} is not a configured system "
+                                   f"({', '.join(known)})")
             n_parent = len(known[parent].seeds)
             if n_parent not in (1, len(system.seeds)):
                 raise SectionError(f"{where}.{name}.seeds: {len(system.seeds)} seed(s) cannot pair with the "
                                    f"{n_parent} seeds of {parent!r}; give as many, or one to {parent!r}")
-        if system.autoencoder is not None and system.autoencoder not in set(autoencoders):
+            chain = [name]
+            while parent is not None:
+                if parent in chain:
+                    raise SectionError(f"{where}.{name}.init_from: systems initialise from each other in a "
+                                       f"circle ({' -> '.join([*chain, parent])})")
+                chain.append(parent)
+                parent = known[parent].init_from
+        if system.autoencoder is not None and system.autoencoder not in autoencoders:
             raise SectionError(f"{where}.{name}.autoencoder: {system.autoencoder!r} is not one of "
-                               f"ablations.autoencoders ({sorted(autoencoders) or 'none configured'}); "
+                               f"ablations.autoencoders ({', '.join(autoencoders) or 'none configured'}); "
                                f"null uses production.autoencoder")
-        systems[name] = known[name] = system
     return systems
 
 
