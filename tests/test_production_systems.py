@@ -143,3 +143,30 @@ def test_systems_train_with_their_own_terms_seeds_and_starting_points(latents, t
     config = {name: read_checkpoint(path)["config"]["model"]["section"] for name, path in best.items()}
     assert config["DARSLP"]["train"]["seed"] == 2 and config["DARSLP-KL"]["train"]["seed"] == 3
     assert config["DARSLP-KL"]["kl"] == {"region_weights": [1, 10, 6, 1], "weight": 0.5}
+
+
+def test_the_generator_takes_its_width_from_the_latents_of_its_autoencoder(tmp_path, one_thread):
+    """A system on an autoencoder variant (e.g. 96 latent channels) needs no latent_dim of its own."""
+    from pipelib.production.train_generator import with_latent_dim
+    from pipelib.training.checkpoint import read_checkpoint
+
+    assert with_latent_dim(GENERATOR, 96, "l.h5", "w")["model"]["latent_dim"] == 96
+    assert "latent_dim" not in GENERATOR["model"]
+    with pytest.raises(ValueError, match=r"w: generator.model.latent_dim is 80 but l.h5 has 96 channels"):
+        with_latent_dim({"model": {"latent_dim": 80}}, 96, "l.h5", "w")
+    import numpy as np
+
+    from pipelib.io import shards
+    from pipelib.training.loading import load_model
+
+    wide = tmp_path / "latents96.h5"  # the latent96 variant: a 32-channel face
+    with shards.ShardWriter(wide, attrs={"latent_slices": [["body", 0, 8], ["right_hand", 8, 36],
+                                                           ["left_hand", 36, 64], ["face", 64, 96]]}) as w:
+        for i, split in enumerate(["train", "train", "dev"]):
+            z = np.random.default_rng(i).normal(size=(5, 96)).astype(np.float32)
+            w.write(shards.VideoArrays(f"v{i}", z, np.ones(5, bool), attrs={"split": split, "text": "a b"}))
+    section = {**GENERATOR, "kl": None, "train": {"epochs": 1, "tracking": {"enabled": False}}}
+    best = train_generator(wide, section, tmp_path / "run")
+    assert read_checkpoint(best)["config"]["model"]["section"]["model"]["latent_dim"] == 96
+    latents_out, _ = load_model(best).model.generate_latents(["a b"])
+    assert latents_out.shape[-1] == 96

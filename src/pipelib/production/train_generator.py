@@ -52,6 +52,19 @@ def read_latents(latents_h5: str | os.PathLike[str], split: str) -> LatentSet:
     return LatentSet(ids, texts, lat)
 
 
+def with_latent_dim(section: Mapping[str, Any], channels: int, latents_h5: str | os.PathLike[str],
+                    where: str) -> dict[str, Any]:
+    """``section`` with ``model.latent_dim`` set to the latents' channel count (an autoencoder variant
+    of ``ablations.autoencoders`` has its own); a configured ``latent_dim`` that differs raises
+    ValueError naming it."""
+    model = dict(section.get("model") or {})
+    given = model.get("latent_dim")
+    if given is not None and int(given) != channels:
+        raise ValueError(f"{where}: generator.model.latent_dim is {given} but {latents_h5} has {channels} "
+                         f"channels; remove the key, the latents set it")
+    return {**section, "model": {**model, "latent_dim": channels}}
+
+
 def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, Any],
                     run_dir: str | os.PathLike[str], *, priors_h5: str | os.PathLike[str] | None = None,
                     init_from: str | os.PathLike[str] | None = None, where: str = SECTION) -> Path:
@@ -68,6 +81,7 @@ def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, An
     prepare_run_dir(run_dir, fingerprint({"section": section}, inputs))
 
     train, dev = read_latents(latents_h5, "train"), read_latents(latents_h5, "dev")
+    section = with_latent_dim(section, int(train.latents[0].shape[1]), latents_h5, where)
     vocab = Vocab.build(train.texts)
     torch.manual_seed(train_cfg.seed)
     model = build_model(section, vocab)
