@@ -454,10 +454,15 @@ def production_section(name):
     return tracked_section(config["production"][name], "production", name)
 
 
+def system_section(name):
+    """The config section a system is listed in: ("production", "systems") or ("ablations", "systems")."""
+    return ("production", "systems") if name in TABLE_SYSTEMS else ("ablations", "systems")
+
+
 def system_params(name, seed):
     """A system's own entry with only this run's seed: editing the entry re-runs the system (and those
     initialised from it); adding or removing a seed re-runs no other run."""
-    section = ("production", "systems") if name in TABLE_SYSTEMS else ("ablations", "systems")
+    section = system_section(name)
     entry = {**config[section[0]][section[1]][name], "seeds": [int(seed)]}
     return tracked_section(entry, *section, name)
 
@@ -502,7 +507,8 @@ def get_generator_inputs(wildcards):
     name, seed = wildcards.system, int(wildcards.seed)
     if seed not in SYSTEMS[name].seeds:
         raise WorkflowError(
-            f"production.systems.{name} has no seed {seed} (its seeds: {list(SYSTEMS[name].seeds)})."
+            f"{'.'.join(system_section(name))}.{name} has no seed {seed} "
+            f"(its seeds: {list(SYSTEMS[name].seeds)})."
         )
     base = autoencoder_dir(wildcards.ds, SYSTEMS[name].autoencoder)
     inputs = {"latents": f"{base}/latents.h5"}
@@ -634,7 +640,13 @@ def get_table_inputs(wildcards):
         "external": [e[split] for e in external_predictions(ds).values()],
         "reported": reported_scores(),
     }
+    return inputs | back_translator_inputs(ds)
+
+
+def back_translator_inputs(ds):
+    """The files of the configured back-translators: a table job's inputs."""
     sources = back_translator_sources(ds)
+    inputs = {}
     if "trained" in sources:
         inputs["trained_back_translator"] = sources["trained"]
     if "slrtp" in sources:
@@ -655,12 +667,7 @@ def get_ablation_table_inputs(wildcards):
         "runs": [p for runs in rows.values() for p in runs.values()],
         "reported": repo_file("config/reference/darslp_ablations.csv"),
     }
-    sources = back_translator_sources(wildcards.ds)
-    if "trained" in sources:
-        inputs["trained_back_translator"] = sources["trained"]
-    if "slrtp" in sources:
-        inputs["slrtp_back_translator"] = slrtp_model_dir()[1]
-    return inputs
+    return inputs | back_translator_inputs(wildcards.ds)
 
 
 def get_export_input(wildcards):
