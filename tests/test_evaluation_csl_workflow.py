@@ -54,7 +54,7 @@ def test_csl_daily_at_30_fps_runs_to_table6(tmp_path):
     short = {"train": {"epochs": 4}}  # learning is not under test here: few epochs keep the run short
     overlay = {"default_dataset": "csl",
                "datasets": {"csl": {"kind": "csl_daily", "root": str(tmp_path / "CSL-Daily"), "shards": 2}},
-               "production": {"autoencoder": short, "generator": {"phase1": short, "phase2": short}},
+               "production": {"autoencoder": short, "systems": {"DARSLP": short, "DARSLP-KL": short}},
                "evaluation": {"back_translation": short}}
     (work / "config" / "csl.yaml").write_text(yaml.safe_dump(overlay))
     run_snakemake(work, "--cores", "2", "results/csl/table6.csv", "--configfile", "config/config.yaml",
@@ -64,7 +64,8 @@ def test_csl_daily_at_30_fps_runs_to_table6(tmp_path):
     skeletons = list(shards.iter_videos(res / "production" / "skeletons.h5", extras=False))
     assert {v.video_id for v in skeletons} == set(names)
     assert {v.attrs["fps"] for v in skeletons} == {float(FPS)}  # the reader's 30 fps, carried through
-    predictions = list(shards.iter_videos(res / "production" / "predictions_phase2.h5", extras=False))
+    phase2 = res / "production/systems/DARSLP-KL/seed3/predictions.h5"
+    predictions = list(shards.iter_videos(phase2, extras=False))
     assert {v.attrs["fps"] for v in predictions} == {float(FPS)}
 
     text = (res / "table6.csv").read_text()

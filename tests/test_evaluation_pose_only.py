@@ -58,8 +58,8 @@ def _config(archive: Path) -> dict:
     ev["slrtp_back_translator"]["model_dir"] = str(archive / "backTranslation_PHIX_model")
     ev["device"] = "cpu"
     prod = cfg["production"]
-    for train in (prod["autoencoder"]["train"], prod["generator"]["phase1"]["train"],
-                  prod["generator"]["phase2"]["train"], ev["back_translation"]["train"]):
+    for train in (prod["autoencoder"]["train"], prod["systems"]["DARSLP"]["train"],
+                  prod["systems"]["DARSLP-KL"]["train"], ev["back_translation"]["train"]):
         train["epochs"] = 2
     prod["generator"]["model"].update(d_model=32, enc_layers=1, dec_layers=1, ffn_dim=64, max_len=32)
     ev["back_translation"]["model"].update(d_model=32, enc_layers=1, dec_layers=1, ffn=64)

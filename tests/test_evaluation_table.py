@@ -14,10 +14,13 @@ from pipelib.evaluation.stage import prediction_sources, run_report, run_table
 from pipelib.evaluation.table import (
     COLUMNS,
     METRIC_COLUMNS,
+    SEED_COLUMNS,
+    SEED_STD,
     STATS_COLUMNS,
     add_reported,
     mean_pose_baseline,
     score_table,
+    score_tables,
     stats_path,
 )
 from pipelib.io import shards
@@ -125,6 +128,49 @@ def test_table_rows_schema_and_reported_differences(corpus, tmp_path, one_thread
     assert np.isclose(diff["BLEU-1"], darslp["BLEU-1"] - 28.91)
     assert np.isclose(diff["DTW-MJE"], darslp["DTW-MJE"] - 0.043)
     assert len(add_reported(table, ref, "table5", "synthetic")) == 3  # no reported rows for the demo
+
+
+def _shifted(pred, offset, path):
+    """A copy of prediction file ``pred`` with every coordinate moved by ``offset``."""
+    with shards.ShardWriter(path, attrs={"skeleton": "holistic178"}) as w:
+        for vid in shards.video_ids(pred):
+            v = shards.read_video(pred, vid)
+            w.write(shards.VideoArrays(vid, v.features + offset, v.mask, attrs=dict(v.attrs)))
+    return path
+
+
+def test_a_system_of_several_seeds_reports_their_mean_std_and_each_run(corpus, tmp_path, one_thread):
+    skel, pred, bt, _ = corpus
+    far = _shifted(pred, 0.3, tmp_path / "far.h5")
+    section = {"split": "test", "statistics": {"resamples": 200}}
+    alone, alone_stats = score_table(skel, {"A": pred, "B": far}, [trained(bt)], section)
+    table, stats, seeds = score_tables(skel, {"S": {7: pred, 9: far}, "one": {4: pred}}, [trained(bt)],
+                                       section)
+    assert list(zip(table.system, table.source, strict=True)) == [
+        ("GT", "measured"), ("S", "measured"), ("S", SEED_STD), ("one", "measured"),
+        ("mean-pose", "measured")]
+    a, b = alone.set_index("system").loc["A"], alone.set_index("system").loc["B"]
+    mean, std = table.iloc[1], table.iloc[2]
+    for m in ("DTW-MJE", "BLEU-1", "ROUGE", "WER", "total_distance"):
+        assert np.isclose(mean[m], (a[m] + b[m]) / 2), m
+        assert np.isclose(std[m], abs(a[m] - b[m]) / np.sqrt(2)), m  # ddof 1 of two runs
+        assert table.iloc[3][m] == a[m], m  # one seed: exactly the run's scores
+    assert a["DTW-MJE"] < b["DTW-MJE"] and std["DTW-MJE"] > 0
+    # Each run is a row of the seeds file, with its seed.
+    assert list(seeds.columns) == SEED_COLUMNS
+    assert list(zip(seeds.system, seeds.seed, strict=True)) == [("S", 7), ("S", 9), ("one", 4)]
+    assert np.isclose(seeds.iloc[0]["DTW-MJE"], a["DTW-MJE"])
+    assert np.isclose(seeds.iloc[1]["DTW-MJE"], b["DTW-MJE"])
+    # Statistics of the seed mean: its interval lies between the runs' own intervals on a shared plan,
+    # and a one-seed system's statistics are the run's.
+    own = stats[stats.versus == ""].set_index(["system", "metric"])
+    ref = alone_stats[alone_stats.versus == ""].set_index(["system", "metric"])
+    assert np.isclose(own.loc[("S", "DTW-MJE"), "estimate"], mean["DTW-MJE"])
+    for edge in ("ci_low", "ci_high"):
+        lo, hi = sorted([ref.loc[("A", "DTW-MJE"), edge], ref.loc[("B", "DTW-MJE"), edge]])
+        assert lo <= own.loc[("S", "DTW-MJE"), edge] <= hi
+        assert own.loc[("one", "BLEU-1"), edge] == ref.loc[("A", "BLEU-1"), edge]
+    assert ("S", "GT") in set(zip(stats.system, stats.versus, strict=True))
 
 
 def test_both_back_translators_give_their_own_rows_and_the_layout_mismatch_is_said(corpus, tmp_path,
@@ -287,8 +333,8 @@ def test_pickles_with_code_or_tensors_are_refused(corpus, tmp_path):
 def test_stage_writes_table_stats_report_and_provenance(corpus, tmp_path, monkeypatch, one_thread):
     skel, pred, bt, slrtp_dir = corpus
     out = tmp_path / "table6.csv"
-    preds = prediction_sources({"DARSLP": str(pred)}, {"ext": {"test": str(_export(pred, "test", tmp_path)),
-                                                               "layout": "holistic178"}}, "test")
+    ext = {"test": str(_export(pred, "test", tmp_path)), "layout": "holistic178"}
+    preds = prediction_sources({"DARSLP": {2: str(pred)}}, {"ext": ext}, "test")
     run_table(str(skel), preds, {"trained": str(bt), "slrtp": str(slrtp_dir)},
               {"split": "test", "beam": 1, "device": "cpu"}, {"kind": "csl_daily"},
               "config/reference/darslp_reported.csv", str(out))
@@ -298,6 +344,11 @@ def test_stage_writes_table_stats_report_and_provenance(corpus, tmp_path, monkey
     prov = (tmp_path / "table6.csv.prov.json").read_text()
     assert "config.yaml" in prov and "best.ckpt" in prov and "ours_test.pt" in prov
     assert (tmp_path / "table6_stats.csv.prov.json").read_text() == prov
+    seeds = pd.read_csv(tmp_path / "table6_seeds.csv")  # our systems' runs, one per seed
+    assert list(seeds.columns) == SEED_COLUMNS
+    assert seeds[["system", "seed", "back_translator_kind"]].values.tolist() == [
+        ["DARSLP", 2, "trained"], ["DARSLP", 2, "slrtp"]]
+    assert (tmp_path / "table6_seeds.csv.prov.json").read_text() == prov
     assert stats_path(out) == tmp_path / "table6_stats.csv"
     # n_sequences stays an integer beside the reported rows that have none
     assert out.read_text().splitlines()[1].split(",")[COLUMNS.index("n_sequences")] == "2"
@@ -338,3 +389,27 @@ def test_frame_rates_come_from_the_files(corpus, tmp_path):
                                    extras={"joint_mask": np.ones((2, 178), bool)}, attrs={"split": "test"}))
     with pytest.raises(ValueError, match="records no frame rate .* re-run the skeletons rule"):
         read_split(bare, "test")
+
+
+def test_an_ablation_table_scores_its_rows_on_dev_beside_the_papers(corpus, tmp_path, one_thread):
+    from pipelib.evaluation.ablations import run_ablation_table
+
+    skel, pred, bt, _ = corpus
+    out = tmp_path / "ablations" / "table3.csv"
+    out.parent.mkdir()
+    label = "Heavy Hand Emphasis (1-14-10-2)"
+    run_ablation_table(str(skel), {label: {2: str(pred)}}, {"trained": str(bt)}, {"beam": 1, "device": "cpu"},
+                       "dev", {"kind": "phoenix14t"}, "config/reference/darslp_ablations.csv", str(out))
+    table = pd.read_csv(out)
+    measured = table[table.source == "measured"]
+    assert measured.system.tolist() == ["GT", label, "mean-pose"] and (measured.split == "dev").all()
+    reported = table[table.source == "reported"].set_index("system")
+    assert set(reported.index) == {"Uniform (1-1-1-1)", "Moderate Hand Emphasis (1-7-5-2)", label}
+    assert reported.loc[label, "BLEU-4"] == 8.66 and reported.loc[label, "ROUGE"] == 22.98
+    diff = table[(table.source == "difference") & (table.system == label)].iloc[0]
+    assert np.isclose(diff["BLEU-1"], measured.set_index("system").loc[label, "BLEU-1"] - 24.78)
+    assert all((tmp_path / f"ablations/table3_{kind}.csv").is_file() for kind in ("stats", "seeds"))
+    # The demo's corpus is synthetic: no paper rows there.
+    run_ablation_table(str(skel), {label: {2: str(pred)}}, {"trained": str(bt)}, {"beam": 1, "device": "cpu"},
+                       "dev", {"kind": "synthetic"}, "config/reference/darslp_ablations.csv", str(out))
+    assert set(pd.read_csv(out).source) == {"measured"}

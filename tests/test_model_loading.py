@@ -49,7 +49,7 @@ def generator() -> tuple[torch.nn.Module, dict[str, Any], Callable]:
     torch.manual_seed(4)
     model = build_model(section, WORDS)
     model.generator.set_reference(torch.randn(80, generator=_gen(2)))
-    return model, {"section": section, "vocab": WORDS.to_json(), "phase": 1}, \
+    return model, {"section": section, "vocab": WORDS.to_json()}, \
         lambda m: m(["the sun falls", "rain"])                                 # (latents, ratio)
 
 
@@ -192,3 +192,20 @@ def test_a_stored_config_without_its_keys_is_reported(tmp_path: Path) -> None:
     path = _save(tmp_path, p2g, {k: v for k, v in stored.items() if k != "vocab"})
     with pytest.raises(CheckpointError, match=rf"{path}.*lacks 'vocab'"):
         load_model(path)
+
+
+def test_generation_takes_any_model_with_generate_latents_and_names_a_checkpoint_without(tmp_path):
+    """Generation is kind-agnostic (docs/systems.md): it asks the loaded model for generate_latents."""
+    from pipelib.production.generate import generate_poses
+
+    gen, gen_stored, _ = generator()
+    cfg = AEConfig.from_dict({})                                               # 80 latent channels
+    ae, ae_stored = PoseAutoencoder(cfg, seed=3), cfg.to_dict()
+    gen_path, ae_path = _save(tmp_path, gen, gen_stored, "gen.pt"), _save(tmp_path, ae, ae_stored, "ae.pt")
+    gen.eval()
+    latents, lengths = gen.generate_latents(["the sun falls"])
+    assert latents.shape[0] == 1 and 1 <= int(lengths[0]) <= 10
+    poses = generate_poses(gen_path, ae_path, ["the sun falls", "rain"])
+    assert [p.shape[1:] for p in poses] == [(178, 3), (178, 3)] and len(poses[0]) == int(lengths[0])
+    with pytest.raises(TypeError, match=r"ae\.pt: its model \(PoseAutoencoder\) has no generate_latents"):
+        generate_poses(ae_path, ae_path, ["rain"])

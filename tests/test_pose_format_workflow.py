@@ -27,5 +27,5 @@ def test_pose_files_dataset_plans_production_and_evaluation_only(tmp_path):
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     table = (proc.stdout + proc.stderr).split("Job stats:")[1].split("\n\n")[0]
     rules = {ln.split()[0] for ln in table.strip().splitlines()[2:]} - {"total"}
-    assert rules == {"manifest", "skeletons", "autoencoder", "latents", "priors", "generator_phase1",
-                     "generator_phase2", "generate", "back_translator", "table"}
+    assert rules == {"manifest", "skeletons", "autoencoder", "latents", "priors", "generator",
+                     "generate", "back_translator", "table"}

@@ -165,8 +165,9 @@ def test_demo_extraction_and_fusion(demo_run):
 @pytest.mark.slow
 def test_demo_models_learn_and_table_orders_systems(demo_run):
     res = demo_run / "results/demo"
-    for run in ("autoencoder", "generator_phase1", "back_translator"):
-        folder = res / ("evaluation" if run == "back_translator" else "production") / run
+    for folder in (res / "production/autoencoder", res / "production/systems/DARSLP/seed2/generator",
+                   res / "evaluation/back_translator"):
+        run = folder.name
         dev = pd.read_csv(folder / "history.csv")["dev/loss"]
         assert dev.min() < 0.7 * dev.iloc[0], run  # dev losses fall
     table = pd.read_csv(res / "table5.csv").set_index("system")
@@ -200,7 +201,7 @@ def test_demo_models_learn_and_table_orders_systems(demo_run):
     assert {"BLEU-4", "ROUGE", "DTW-MJE"} <= set(kl.index) and kl["p_value"].between(0, 1).all()
     text = (res / "report.md").read_text()
     assert "DARSLP-KL" in text and "sapiens_from_holistic" in text
-    assert (res / "production/comparison_phase2.gif").stat().st_size > 0
+    assert (res / "production/systems/DARSLP-KL/comparison.gif").stat().st_size > 0
 
 
 @pytest.mark.slow
@@ -271,7 +272,7 @@ SIGNX_FROM_AUG = {"signx_augment": 2, "signx_recognizer": 2, "signx_recognition"
 SIGNX_FROM_FUSED = {"signx_pose2gloss": 1, "signx_latents": 2, "signx_pruning": 1, **SIGNX_FROM_AUG,
                     "signx_video2pose": 1, "signx_closeness": 1}
 PRODUCTION_FROM_SKELETONS = {"skeletons": 1, "autoencoder": 1, "latents": 1, "priors": 1,
-                             "generator_phase1": 1, "generator_phase2": 1, "generate": 2, "render": 2,
+                             "generator": 2, "generate": 2, "render": 2, "report_render_page": 2,
                              "back_translator": 1, "table": 1, "report_md": 1, **REPORT_FROM_TABLE}
 
 RERUN_MATRIX = {
@@ -279,13 +280,22 @@ RERUN_MATRIX = {
                   {"poses_extract": 2, "fusion_stats": 1, "fusion_apply": 2, "fusion_report": 1,
                    "report_md": 1, "report_pages": 1, **SIGNX_FROM_FUSED, "all": 1}),
     "ae_latent_sizes": (lambda c: c["production"]["autoencoder"]["model"].update(latent={"body": 6}),
-                        {"autoencoder": 1, "latents": 1, "priors": 1, "generator_phase1": 1,
-                         "generator_phase2": 1, "generate": 2, "render": 2, "table": 1, "report_md": 1,
+                        {"autoencoder": 1, "latents": 1, "priors": 1, "generator": 2, "generate": 2,
+                         "render": 2, "report_render_page": 2, "table": 1, "report_md": 1,
                          **REPORT_FROM_TABLE, "all": 1}),
-    "kl_region_weights": (lambda c: c["production"]["generator"]["phase2"].update(kl_region_weights=[1, 8, 6]
-                                                                                  + [1]),
-                          {"generator_phase2": 1, "generate": 1, "render": 1, "table": 1, "report_md": 1,
-                           **REPORT_FROM_TABLE, "all": 1}),
+    "kl_region_weights": (lambda c: c["production"]["systems"]["DARSLP-KL"]["kl"].update(
+                              region_weights=[1, 8, 6, 1]),
+                          {"generator": 1, "generate": 1, "render": 1, "report_render_page": 1, "table": 1,
+                           "report_md": 1, **REPORT_FROM_TABLE, "all": 1}),
+    # A new system trains and generates alone; the others, the back-translator and the autoencoder stay.
+    "add_system": (lambda c: c["production"]["systems"].update(
+                       {"KL-start": {"seeds": [2], "kl": {"weight": 1.0}, "train": {"epochs": 3}}}),
+                   {"generator": 1, "generate": 1, "render": 1, "report_render_page": 1, "table": 1,
+                    "report_md": 1, **REPORT_FROM_TABLE, "all": 1}),
+    # A second seed per system: two new runs (DARSLP-KL's from DARSLP's new one); the first runs stay.
+    "add_seeds": (lambda c: (c["production"]["systems"]["DARSLP"].update(seeds=[2, 12]),
+                             c["production"]["systems"]["DARSLP-KL"].update(seeds=[3, 13])),
+                  {"generator": 2, "generate": 2, "table": 1, "report_md": 1, **REPORT_FROM_TABLE, "all": 1}),
     "back_translator_beam": (lambda c: c["evaluation"]["back_translation"]["model"].update(beam=4),
                              {"back_translator": 1, "table": 1, "report_md": 1, **REPORT_FROM_TABLE,
                               "all": 1}),

@@ -227,7 +227,7 @@ def test_broken_limits_stop_in_a_check_job_and_raising_them_reruns_no_work(ci_do
 REPORT_PAGES = {"table5.html": "table5.csv", "table5_stats.html": "table5_stats.csv",
                 "fusion_report.html": "fused/report.csv", "recognition.html": "recognition.csv",
                 "efficiency.html": "efficiency.csv", "closeness.html": "signx/closeness.csv",
-                "summary.html": None, "comparison_phase1.html": None, "comparison_phase2.html": None}
+                "summary.html": None, "comparison_DARSLP.html": None, "comparison_DARSLP-KL.html": None}
 
 
 def test_report_holds_the_tables_the_summary_and_the_renders(ci_done, tmp_path):
@@ -256,6 +256,6 @@ def test_report_holds_the_tables_the_summary_and_the_renders(ci_done, tmp_path):
     title = (res / "report.md").read_text().splitlines()[0].lstrip("# ")
     assert f"<title>{html.escape(title)}</title>" in summary and "DARSLP-KL" in summary
     assert "<table>" in summary and "Paired differences" in summary
-    for phase in ("phase1", "phase2"):
-        assert "data:image/gif;base64," in found[f"comparison_{phase}.html"]
-        assert "data:image/png;base64," in found[f"comparison_{phase}.html"]
+    for system in ("DARSLP", "DARSLP-KL"):
+        assert "data:image/gif;base64," in found[f"comparison_{system}.html"]
+        assert "data:image/png;base64," in found[f"comparison_{system}.html"]

@@ -55,8 +55,8 @@ CI_TARGETS = ("results/ci/table5.csv", "results/ci/report.md", "results/ci/recog
 CI_EPOCHS = {"back_translator": 3, "signx_recognizer": 4, "other": 2}
 
 
-TRAINED = {("production", "autoencoder"): "other", ("production", "generator", "phase1"): "other",
-           ("production", "generator", "phase2"): "other", ("signx", "pose2gloss"): "other",
+TRAINED = {("production", "autoencoder"): "other", ("production", "systems", "DARSLP"): "other",
+           ("production", "systems", "DARSLP-KL"): "other", ("signx", "pose2gloss"): "other",
            ("signx", "video2pose"): "other", ("evaluation", "back_translation"): "back_translator",
            ("signx", "recognizer"): "signx_recognizer"}
 

@@ -20,6 +20,7 @@ from pipelib.audit.stage import AuditConfig, AuditTolerance
 from pipelib.metrics.statistics import StatisticsConfig
 from pipelib.production.autoencoder import AEConfig
 from pipelib.production.generator import GeneratorConfig
+from pipelib.production.systems import System, parse_system
 from pipelib.sections import from_section
 from pipelib.signx.augment_stage import AugmentationSection
 from pipelib.signx.efficiency import EfficiencySection
@@ -79,6 +80,10 @@ def _recognizer(data: Mapping[str, Any] | None, where: str) -> RecognizerSection
     return sec
 
 
+def _system(data: Mapping[str, Any] | None, where: str) -> System:
+    return parse_system(where.rsplit(".", 1)[-1], data or {}, where)
+
+
 def _synthetic(data: Mapping[str, Any] | None, where: str) -> SynthConfig:
     return SynthConfig.from_dict(data, where)
 
@@ -91,8 +96,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("production.autoencoder.train", TrainConfig, "production"),
     Section("production.generator.text_encoder", TextEncoderConfig, "production"),
     Section("production.generator.model", GeneratorConfig, "production"),
-    Section("production.generator.phase1.train", TrainConfig, "production"),
-    Section("production.generator.phase2.train", TrainConfig, "production"),
+    Section("production.systems.*", System, "production", _system),
+    Section("production.systems.*.train", TrainConfig, "production"),
     Section("signx.pose2gloss", Pose2GlossSection, "signx"),
     Section("signx.pose2gloss.model", Pose2GlossConfig, "signx", _pose2gloss_model),
     Section("signx.pose2gloss.train", TrainConfig, "signx"),

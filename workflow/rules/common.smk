@@ -13,6 +13,9 @@ from pipelib import config_sections, configkeys, limits
 from pipelib.audit.stage import find_sampled, rerun_dirs
 from pipelib.estimators.base import SLOT_ORDER
 from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weight_keys
+from pipelib.evaluation.ablations import check_ablation_tables
+from pipelib.production.systems import init_run, merged, parse_systems
+from pipelib.sections import SectionError
 
 # ---- config: where each value came from, --config types, validation ---------------------------
 
@@ -93,12 +96,50 @@ check_config()
 validate(config, schema="../schemas/config.schema.yaml")  # fills in the schema's defaults
 
 
+def configured_systems():
+    """production.systems (the table's rows) and ablations.systems, checked as the library reads them
+    (names, kinds, seeds, init_from, autoencoder), and the ablation tables' rows naming them."""
+    ablations = config["ablations"]
+    try:
+        table = parse_systems(config["production"]["systems"], autoencoders=ablations["autoencoders"])
+        extra = parse_systems(
+            ablations["systems"],
+            where="ablations.systems",
+            before=table,
+            autoencoders=ablations["autoencoders"],
+        )
+        check_ablation_tables(ablations["tables"], {**table, **extra})
+    except SectionError as err:
+        raise WorkflowError(f"{err} ({source_of_message(str(err))})") from None
+    return table, {**table, **extra}
+
+
+def source_of_message(message):
+    """`set in <source>` for the dotted key a library config error starts with."""
+    match = re.match(r"([A-Za-z_][\w]*(?:\.[\w+-]+)*)", message)
+    path = match.group(1).split(".") if match else []
+    while path and not _holds(config, path):
+        path = path[:-1]
+    return f"set in {config_source(*path)}" if path else "see config/README.md"
+
+
+# TABLE_SYSTEMS: the rows of table5/table6 (production.systems); SYSTEMS: those and the ablations' own.
+TABLE_SYSTEMS, SYSTEMS = configured_systems()
+# `results/{ds}/export/{system}_{split}.pt`: ground truth or a system (its first seed)
+EXPORT_SYSTEMS = "|".join(re.escape(name) for name in ["GT", *SYSTEMS])
+AUTOENCODER_VARIANTS = list(config["ablations"]["autoencoders"])
+ABLATION_TABLES = list(config["ablations"]["tables"])
+
+
 # Every wildcard is constrained, so no name can climb out of results/, logs/ or resources/.
 wildcard_constraints:
     ds=DATASET_NAME,
     slot="|".join(SLOT_ORDER),
     shard=r"\d+",
-    phase="phase1|phase2",
+    system="|".join(re.escape(name) for name in SYSTEMS),
+    ae="|".join(re.escape(name) for name in AUTOENCODER_VARIANTS) or "(?!)",
+    ablation="|".join(re.escape(name) for name in ABLATION_TABLES) or "(?!)",
+    seed=r"-?\d+",
     table="table5|table6",
     target="gloss|text",
 
@@ -382,6 +423,7 @@ def dataset_outputs(ds):
 def report_pages(ds):
     """One page of each report rule that applies to `ds` (each rule writes all its pages at once)."""
     pages = [f"results/{ds}/report/{table_name(ds)}.html", f"results/{ds}/report/summary.html"]
+    pages += [f"results/{ds}/report/comparison_{name}.html" for name in TABLE_SYSTEMS]
     if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:
         pages.append(f"results/{ds}/report/fusion_report.html")
     return pages
@@ -405,15 +447,6 @@ def check_sections():
             raise WorkflowError(f"{err} ({source_of_message(str(err))})") from None
 
 
-def source_of_message(message):
-    """`set in <source>` for the dotted key a library config error starts with."""
-    match = re.match(r"([A-Za-z_][\w]*(?:\.[\w]+)*)", message)
-    path = match.group(1).split(".") if match else []
-    while path and not _holds(config, path):
-        path = path[:-1]
-    return f"set in {config_source(*path)}" if path else "see config/README.md"
-
-
 check_sections()
 
 
@@ -421,12 +454,79 @@ def production_section(name):
     return tracked_section(config["production"][name], "production", name)
 
 
-def generator_params(phase):
-    """Phase 1 sees the generator section without `phase2`; phase 2 sees all of it."""
-    gen = dict(config["production"]["generator"])
-    if phase == 1:
-        gen.pop("phase2")
-    return tracked_section(gen, "production", "generator")
+def system_section(name):
+    """The config section a system is listed in: ("production", "systems") or ("ablations", "systems")."""
+    return ("production", "systems") if name in TABLE_SYSTEMS else ("ablations", "systems")
+
+
+def system_params(name, seed):
+    """A system's own entry with only this run's seed: editing the entry re-runs the system (and those
+    initialised from it); adding or removing a seed re-runs no other run."""
+    section = system_section(name)
+    entry = {**config[section[0]][section[1]][name], "seeds": [int(seed)]}
+    return tracked_section(entry, *section, name)
+
+
+def system_run(ds, name, seed):
+    """The folder of one training run of a system: generator/ (the run) and predictions.h5."""
+    return f"results/{ds}/production/systems/{name}/seed{seed}"
+
+
+SYSTEM_RUN = system_run("{ds}", "{system}", "{seed}")
+
+
+def run_predictions(ds, name):
+    """{seed: predictions.h5 of that run} of system `name`."""
+    return {seed: f"{system_run(ds, name, seed)}/predictions.h5" for seed in SYSTEMS[name].seeds}
+
+
+def system_predictions(ds):
+    """{system: {seed: its run's predictions.h5}} of the table's systems, in table order."""
+    return {name: run_predictions(ds, name) for name in TABLE_SYSTEMS}
+
+
+def autoencoder_dir(ds, variant):
+    """Where an autoencoder, its latents and priors live: production/ (production.autoencoder) or
+    production/autoencoders/<variant>/ (ablations.autoencoders)."""
+    base = f"results/{ds}/production"
+    return base if variant is None else f"{base}/autoencoders/{variant}"
+
+
+def autoencoder_variant_params(variant):
+    """production.autoencoder with the variant's keys set otherwise (ablations.autoencoders)."""
+    section = merged(config["production"]["autoencoder"], config["ablations"]["autoencoders"][variant])
+    return tracked_section(section, "production", "autoencoder")
+
+
+def get_generate_autoencoder(wildcards):
+    return f"{autoencoder_dir(wildcards.ds, SYSTEMS[wildcards.system].autoencoder)}/autoencoder/best.pt"
+
+
+def get_generator_inputs(wildcards):
+    """Latents; the channel priors for a system with a KL term; the run it initialises from."""
+    name, seed = wildcards.system, int(wildcards.seed)
+    if seed not in SYSTEMS[name].seeds:
+        raise WorkflowError(
+            f"{'.'.join(system_section(name))}.{name} has no seed {seed} "
+            f"(its seeds: {list(SYSTEMS[name].seeds)})."
+        )
+    base = autoencoder_dir(wildcards.ds, SYSTEMS[name].autoencoder)
+    inputs = {"latents": f"{base}/latents.h5"}
+    if SYSTEMS[name].kl is not None:
+        inputs["priors"] = f"{base}/priors.h5"
+    parent = init_run(SYSTEMS, name, seed)
+    if parent is not None:
+        inputs["init_from"] = f"{system_run(wildcards.ds, *parent)}/generator/best.pt"
+    return inputs
+
+
+def first_run_predictions(ds, name):
+    """The predictions of a system's first seed: what its render shows and its export holds."""
+    return f"{system_run(ds, name, SYSTEMS[name].seeds[0])}/predictions.h5"
+
+
+def get_render_predictions(wildcards):
+    return first_run_predictions(wildcards.ds, wildcards.system)
 
 
 def get_holistic_shards(wildcards):
@@ -512,10 +612,10 @@ def external_predictions(ds):
     split = config["evaluation"]["split"]
     out = {}
     for name, entry in dataset_cfg(ds).get("predictions", {}).items():
-        if name in RESERVED_SYSTEMS:
+        if name in RESERVED_SYSTEMS or name in TABLE_SYSTEMS:
             raise WorkflowError(
-                f"datasets.{ds}.predictions.{name}: the name is reserved for the table's own "
-                "rows; rename it"
+                f"datasets.{ds}.predictions.{name}: the name is taken by the table's own "
+                "rows (GT, mean-pose, production.systems); rename it"
             )
         path = os.path.expandvars(os.path.expanduser(str(entry.get(split) or "")))
         if not path or not os.path.isfile(path):
@@ -536,12 +636,17 @@ def get_table_inputs(wildcards):
     split = config["evaluation"]["split"]
     inputs = {
         "skeletons": f"results/{ds}/production/skeletons.h5",
-        "phase1": f"results/{ds}/production/predictions_phase1.h5",
-        "phase2": f"results/{ds}/production/predictions_phase2.h5",
+        "systems": [p for runs in system_predictions(ds).values() for p in runs.values()],
         "external": [e[split] for e in external_predictions(ds).values()],
         "reported": reported_scores(),
     }
+    return inputs | back_translator_inputs(ds)
+
+
+def back_translator_inputs(ds):
+    """The files of the configured back-translators: a table job's inputs."""
     sources = back_translator_sources(ds)
+    inputs = {}
     if "trained" in sources:
         inputs["trained_back_translator"] = sources["trained"]
     if "slrtp" in sources:
@@ -549,14 +654,27 @@ def get_table_inputs(wildcards):
     return inputs
 
 
+def ablation_rows(ds, table):
+    """{row label: {seed: predictions.h5}} of an ablation table, in its order."""
+    return {label: run_predictions(ds, name) for label, name in config["ablations"]["tables"][table].items()}
+
+
+def get_ablation_table_inputs(wildcards):
+    """Ground truth, every row's predictions, the back-translators and the paper's ablation scores."""
+    rows = ablation_rows(wildcards.ds, wildcards.ablation)
+    inputs = {
+        "skeletons": f"results/{wildcards.ds}/production/skeletons.h5",
+        "runs": [p for runs in rows.values() for p in runs.values()],
+        "reported": repo_file("config/reference/darslp_ablations.csv"),
+    }
+    return inputs | back_translator_inputs(wildcards.ds)
+
+
 def get_export_input(wildcards):
     """What `results/{ds}/export/{system}_{split}.pt` is written from."""
-    production = f"results/{wildcards.ds}/production"
-    return {
-        "GT": f"{production}/skeletons.h5",
-        "DARSLP": f"{production}/predictions_phase1.h5",
-        "DARSLP-KL": f"{production}/predictions_phase2.h5",
-    }[wildcards.system]
+    if wildcards.system == "GT":
+        return f"results/{wildcards.ds}/production/skeletons.h5"
+    return first_run_predictions(wildcards.ds, wildcards.system)
 
 
 def get_report_inputs(wildcards):
@@ -567,7 +685,7 @@ def get_report_inputs(wildcards):
         "table": f"results/{ds}/{table_name(ds)}.csv",
         "stats": f"results/{ds}/{table_name(ds)}_stats.csv",
         "priors": f"results/{ds}/production/priors.h5",
-        "renders": [f"results/{ds}/production/comparison_{p}.gif" for p in ("phase1", "phase2")],
+        "renders": [f"results/{ds}/production/systems/{name}/comparison.gif" for name in TABLE_SYSTEMS],
     }
     if config["audit"]["in_report"]:
         inputs["audit"] = f"results/{ds}/audit.csv"

@@ -33,6 +33,7 @@ rule table:
             caption="../report/table_stats.rst",
             category="Evaluation",
         ),
+        seeds="results/{ds}/{table}_seeds.csv",
     log:
         "logs/{ds}/evaluation/{table}.log",
     wildcard_constraints:
@@ -40,6 +41,7 @@ rule table:
     params:
         evaluation=evaluation_params(),
         dataset=lambda wc: dataset_params(wc.ds, named=True),
+        systems=lambda wc: system_predictions(wc.ds),
         predictions=lambda wc: external_predictions(wc.ds),
         back_translators=lambda wc: back_translator_sources(wc.ds),
     resources:
@@ -58,7 +60,7 @@ rule export_slrtp:
     log:
         "logs/{ds}/evaluation/export_{system}_{split}.log",
     wildcard_constraints:
-        system="GT|DARSLP|DARSLP-KL",
+        system=EXPORT_SYSTEMS,
         split="train|dev|test",
     resources:
         **rule_resources("default"),

@@ -1,5 +1,6 @@
 # Stage production (DARSLP): skeletons -> pose autoencoder -> latents and channel priors ->
-# text->latent generator, phase 1 then phase 2 (from phase 1) -> generated dev/test poses.
+# one text->latent generator per system and seed (production.systems; DARSLP-KL starts from DARSLP)
+# -> generated dev/test poses per run -> a render per system.
 
 
 rule skeletons:
@@ -76,36 +77,16 @@ rule priors:
         "../scripts/production_priors.py"
 
 
-rule generator_phase1:
+rule generator:
     input:
-        latents="results/{ds}/production/latents.h5",
+        unpack(get_generator_inputs),
     output:
-        "results/{ds}/production/generator_phase1/best.pt",
+        f"{SYSTEM_RUN}/generator/best.pt",
     log:
-        "logs/{ds}/production/generator_phase1.log",
+        "logs/{ds}/production/systems/{system}/seed{seed}/generator.log",
     params:
-        generator=generator_params(1),
-        phase=1,
-    resources:
-        **rule_resources("train"),
-    conda:
-        "../envs/pipelib.yaml"
-    script:
-        "../scripts/production_generator.py"
-
-
-rule generator_phase2:
-    input:
-        latents="results/{ds}/production/latents.h5",
-        priors="results/{ds}/production/priors.h5",
-        phase1="results/{ds}/production/generator_phase1/best.pt",
-    output:
-        "results/{ds}/production/generator_phase2/best.pt",
-    log:
-        "logs/{ds}/production/generator_phase2.log",
-    params:
-        generator=generator_params(2),
-        phase=2,
+        generator=production_section("generator"),
+        system=lambda wc: system_params(wc.system, wc.seed),
     resources:
         **rule_resources("train"),
     conda:
@@ -116,15 +97,13 @@ rule generator_phase2:
 
 rule generate:
     input:
-        generator="results/{ds}/production/generator_{phase}/best.pt",
-        autoencoder="results/{ds}/production/autoencoder/best.pt",
+        generator=f"{SYSTEM_RUN}/generator/best.pt",
+        autoencoder=get_generate_autoencoder,
         skeletons="results/{ds}/production/skeletons.h5",
     output:
-        "results/{ds}/production/predictions_{phase}.h5",
+        f"{SYSTEM_RUN}/predictions.h5",
     log:
-        "logs/{ds}/production/generate_{phase}.log",
-    wildcard_constraints:
-        phase="phase1|phase2",
+        "logs/{ds}/production/systems/{system}/seed{seed}/generate.log",
     params:
         generation=production_section("generation"),
     resources:
@@ -137,22 +116,18 @@ rule generate:
 
 rule render:
     input:
-        predictions="results/{ds}/production/predictions_{phase}.h5",
+        predictions=get_render_predictions,
         skeletons="results/{ds}/production/skeletons.h5",
     output:
         report(
-            "results/{ds}/production/comparison_{phase}.gif",
+            "results/{ds}/production/systems/{system}/comparison.gif",
             caption="../report/comparison.rst",
             category="Production",
         ),
     log:
-        "logs/{ds}/production/render_{phase}.log",
-    wildcard_constraints:
-        phase="phase1|phase2",
+        "logs/{ds}/production/systems/{system}/render.log",
     params:
         generation=production_section("generation"),
-        # the system drawn above the generated panels, as the table names it
-        system=lambda wildcards: {"phase1": "DARSLP", "phase2": "DARSLP-KL"}[wildcards.phase],
     resources:
         **rule_resources("default"),
     conda:

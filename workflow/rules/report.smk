@@ -33,26 +33,33 @@ rule report_tables:
 rule report_pages:
     input:
         summary="results/{ds}/report.md",
-        phase1="results/{ds}/production/comparison_phase1.gif",
-        phase2="results/{ds}/production/comparison_phase2.gif",
     output:
         summary=report(
             "results/{ds}/report/summary.html",
             caption="../report/summary.rst",
             category="Summary",
         ),
-        phase1=report(
-            "results/{ds}/report/comparison_phase1.html",
-            caption="../report/comparison.rst",
-            category="Production",
-        ),
-        phase2=report(
-            "results/{ds}/report/comparison_phase2.html",
+    log:
+        "logs/{ds}/report/pages.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/pipelib.yaml"
+    script:
+        "../scripts/report_views.py"
+
+
+rule report_render_page:
+    input:
+        render="results/{ds}/production/systems/{system}/comparison.gif",
+    output:
+        render=report(
+            "results/{ds}/report/comparison_{system}.html",
             caption="../report/comparison.rst",
             category="Production",
         ),
     log:
-        "logs/{ds}/report/pages.log",
+        "logs/{ds}/report/comparison_{system}.log",
     resources:
         **rule_resources("default"),
     conda:

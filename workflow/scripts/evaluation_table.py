@@ -6,7 +6,7 @@ with runlog.job(snakemake.log[0]):
     run_table(
         skeleton_h5=snakemake.input.skeletons,
         predictions=prediction_sources(
-            {"DARSLP": snakemake.input.phase1, "DARSLP-KL": snakemake.input.phase2},
+            snakemake.params.systems,
             snakemake.params.predictions,
             snakemake.params.evaluation["split"],
         ),

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from pipelib import runlog
 
 with runlog.job(snakemake.log[0]):
@@ -7,13 +5,17 @@ with runlog.job(snakemake.log[0]):
 
     # One thread per job: Snakemake runs jobs side by side, and small models gain nothing from more.
     torch.set_num_threads(snakemake.threads)
-    from pipelib.production.train_generator import train_generator
+    from pathlib import Path
 
-    train_generator(
+    from pipelib.production.systems import train_run
+
+    train_run(
         snakemake.input.latents,
         snakemake.params.generator,
-        snakemake.params.phase,
+        snakemake.wildcards.system,
+        snakemake.params.system,
+        int(snakemake.wildcards.seed),
         Path(snakemake.output[0]).parent,
         priors_h5=snakemake.input.get("priors"),
-        init_from=snakemake.input.get("phase1"),
+        init_from=snakemake.input.get("init_from"),
     )

@@ -8,5 +8,5 @@ with runlog.job(snakemake.log[0]):
         snakemake.input.skeletons,
         snakemake.params.generation,
         snakemake.output[0],
-        system=snakemake.params.system,
+        system=snakemake.wildcards.system,
     )

@@ -14,10 +14,13 @@ from pipelib import provenance
 from pipelib.evaluation.back_translators import load_back_translators
 from pipelib.evaluation.predictions import PredictionSource
 from pipelib.evaluation.table import (
+    SeedRuns,
     add_reported,
-    score_table,
+    score_tables,
+    seeds_path,
     stats_path,
     write_report,
+    write_seeds,
     write_stats,
     write_table,
 )
@@ -28,12 +31,15 @@ from pipelib.training.device import resolve_device
 TABLE_FOR_KIND = {"phoenix14t": "table5", "slrtp_poses": "table5", "csl_daily": "table6"}
 
 
-def prediction_sources(ours: Mapping[str, str], external: Mapping[str, Mapping[str, Any]] | None,
-                       split: str) -> dict[str, PredictionSource]:
-    """Our systems (name -> prediction HDF5) then the configured ``datasets.<ds>.predictions`` entries
-    (name -> {<split>: file, layout (default: what the file records, else slrtp178), fps (default: what
-    the file records, else each ground-truth video's)}) for ``split``."""
-    out = {name: PredictionSource(str(path)) for name, path in ours.items()}
+def prediction_sources(ours: Mapping[str, Mapping[int, str]],
+                       external: Mapping[str, Mapping[str, Any]] | None,
+                       split: str) -> dict[str, PredictionSource | dict[int, PredictionSource]]:
+    """Our systems (name -> {seed: prediction HDF5}) then the configured ``datasets.<ds>.predictions``
+    entries (name -> {<split>: file, layout (default: what the file records, else slrtp178), fps
+    (default: what the file records, else each ground-truth video's)}) for ``split``."""
+    out: dict[str, PredictionSource | dict[int, PredictionSource]] = {
+        name: {int(seed): PredictionSource(str(path)) for seed, path in runs.items()}
+        for name, runs in ours.items()}
     for name, entry in (external or {}).items():
         if name in out:
             raise ValueError(f"datasets.<ds>.predictions.{name}: the name is taken by the pipeline's rows")
@@ -44,27 +50,31 @@ def prediction_sources(ours: Mapping[str, str], external: Mapping[str, Mapping[s
     return out
 
 
-def run_table(skeleton_h5: str, predictions: Mapping[str, PredictionSource | str],
+def run_table(skeleton_h5: str, predictions: Mapping[str, PredictionSource | str | SeedRuns],
               back_translators: Mapping[str, str], section: Mapping[str, Any], dataset: Mapping[str, Any],
-              reported_csv: str, table_path: str) -> pd.DataFrame:
+              reported_csv: str, table_path: str, *, reported: bool | None = None) -> pd.DataFrame:
     """Score every system with every back-translator (kind -> checkpoint or SLRTP directory); add the
-    paper's rows where it reports this corpus; write the table, its ``_stats.csv`` sibling and their
-    provenance sidecars. Frame rates come from the files."""
+    paper's rows where it reports this corpus; write the table, its ``_stats.csv`` and ``_seeds.csv``
+    siblings and their provenance sidecars. Frame rates come from the files.
+
+    ``reported_csv`` rows are matched by table name (the file name's stem) and dataset kind; by default
+    only for the headline table of the kind (TABLE_FOR_KIND), with ``reported=True`` for any table."""
     device = str(resolve_device(str(section.get("device", "auto")), "evaluation.device"))
     bts = load_back_translators(back_translators, section, device=device)
-    table, stats = score_table(skeleton_h5, predictions, bts, section)
+    table, stats, seeds = score_tables(skeleton_h5, predictions, bts, section)
     name = os.path.splitext(os.path.basename(table_path))[0]
-    if TABLE_FOR_KIND.get(dataset["kind"]) == name:
+    if reported or (reported is None and TABLE_FOR_KIND.get(dataset["kind"]) == name):
         table = add_reported(table, reported_csv, name, dataset["kind"])
     write_table(table, table_path)
     write_stats(stats, stats_path(table_path))
-    inputs = [skeleton_h5, *(str(p.path if isinstance(p, PredictionSource) else p)
-                             for p in predictions.values())]
+    write_seeds(seeds, seeds_path(table_path))
+    runs = [run for p in predictions.values() for run in (p.values() if isinstance(p, Mapping) else [p])]
+    inputs = [skeleton_h5, *(str(p.path if isinstance(p, PredictionSource) else p) for p in runs)]
     for bt in bts:
         files = getattr(bt, "files", None)
         inputs += [str(f) for f in files.inputs()] if files is not None else [back_translators[bt.kind]]
     prov = provenance.collect(dict(section), inputs=inputs)
-    for out in (table_path, stats_path(table_path)):
+    for out in (table_path, stats_path(table_path), seeds_path(table_path)):
         write_text_atomic(provenance.sidecar_path(out), json.dumps(prov, indent=2, default=str) + "\n")
     return table
 

@@ -1,7 +1,8 @@
 """The headline tables (DARSLP Table 5 / Table 6): every system scored with the SLRTP metrics.
 
 A row is one (system, back-translator) pair. Systems: ``GT`` (the ground-truth test poses: the
-ceiling), ``DARSLP`` (generator phase 1), ``DARSLP-KL`` (phase 2), any configured external predictions
+ceiling), the pipeline's generator systems (``production.systems``: ``DARSLP``, ``DARSLP-KL``, ...),
+any configured external predictions
 (e.g. the challenge's ``PT_baseline_test.pt``) and ``mean-pose`` (the mean training pose held for the
 median training length: the floor). Back-translators: ``trained`` (this pipeline's) and / or ``slrtp``
 (the SLRTP 2025 evaluation's model), named in ``back_translator_kind`` and identified by file and
@@ -18,6 +19,11 @@ scored by the same back-translator.
 Skeleton layouts: each system's poses have a layout (``layout``); when they meet a back-translator or
 ground truth of another layout, ``layout_note`` says so and a warning is logged, or, with
 ``evaluation.layout_mismatch: refuse``, scoring stops with that sentence.
+
+A system trained with several seeds (its predictions given as ``{seed: source}``) is scored run by
+run: its ``measured`` row holds the mean over its runs, a ``seed std`` row their standard deviation
+(ddof 1), and its statistics are those of the seed mean (``statistics.seed_mean``). Every run of every
+such system is also a row of the sibling ``<table>_seeds.csv`` (:data:`SEED_COLUMNS`).
 
 For corpora the paper reports on, its numbers follow as ``reported`` rows with a ``difference`` row
 (measured - reported) per system, against the measured rows of the back-translator kind the paper
@@ -59,7 +65,13 @@ INFO_COLUMNS = ["split", "n_sequences", "dtw", "back_translator", "layout", "lay
 COLUMNS = [*KEY_COLUMNS, *METRIC_COLUMNS, *INFO_COLUMNS]
 STATS_COLUMNS = ["system", "back_translator_kind", "back_translator", "metric", "versus", "estimate",
                  "ci_low", "ci_high", "p_value", "n_sequences", "resamples", "confidence", "seed", "dtw"]
-RESERVED_SYSTEMS = ("GT", "DARSLP", "DARSLP-KL", "mean-pose")
+SEED_COLUMNS = ["system", "seed", "back_translator_kind", *METRIC_COLUMNS, "split", "n_sequences",
+                "back_translator"]
+#: ``source`` of the row giving a several-seed system's standard deviation over its runs.
+SEED_STD = "seed std"
+RESERVED_SYSTEMS = ("GT", "mean-pose")
+#: Predictions of a system trained with several seeds: seed -> its run's predictions.
+SeedRuns = Mapping[int, "PredictionSource | str | os.PathLike[str]"]
 LAYOUT_POLICIES = ("warn", "refuse")
 
 
@@ -114,22 +126,32 @@ def _kind(bt: BackTranslator | None) -> str:
 
 
 def score_table(skeleton_h5: str | os.PathLike[str],
-                predictions: Mapping[str, PredictionSource | str | os.PathLike[str]],
+                predictions: Mapping[str, PredictionSource | str | os.PathLike[str] | SeedRuns],
                 back_translators: Sequence[BackTranslator],
                 section: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Measured rows: every system (GT, ``predictions`` by name, mean-pose) x every back-translator, and
     their bootstrap statistics (STATS_COLUMNS), one resampling plan per back-translator's rows. With no
     back-translator, one row per system gives the pose metrics alone (``back_translator_kind`` ``none``,
-    text metrics empty).
+    text metrics empty). A prediction given as ``{seed: source}`` is scored run by run (module doc);
+    :func:`score_tables` also returns the per-run rows.
 
     ``section``: the ``evaluation`` config (``split``, ``dtw``, ``dtw_radius``, ``beam``,
     ``layout_mismatch``, ``statistics``). Frame rates come from the files (see :func:`load_system`).
     """
+    table, stats, _ = score_tables(skeleton_h5, predictions, back_translators, section)
+    return table, stats
+
+
+def score_tables(skeleton_h5: str | os.PathLike[str],
+                 predictions: Mapping[str, PredictionSource | str | os.PathLike[str] | SeedRuns],
+                 back_translators: Sequence[BackTranslator],
+                 section: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`score_table`'s table and statistics, and the rows of every seeded run (SEED_COLUMNS)."""
     split = section.get("split", "test")
     policy = section.get("layout_mismatch", "warn")
     if policy not in LAYOUT_POLICIES:
         raise ValueError(f"evaluation.layout_mismatch must be one of {LAYOUT_POLICIES}, got {policy!r}")
-    clash = sorted(set(predictions) & {"GT", "mean-pose"})
+    clash = sorted(set(predictions) & set(RESERVED_SYSTEMS))
     if clash:
         raise ValueError(f"prediction system name(s) {clash} are reserved for the table's own rows; "
                          f"rename them")
@@ -141,13 +163,20 @@ def score_table(skeleton_h5: str | os.PathLike[str],
     ids, refs = [s.video_id for s in gt], [s.text for s in gt]
     gt_poses, gt_fps = [s.poses for s in gt], [s.fps for s in gt]
     mean, length = mean_pose_baseline(read_split(skeleton_h5, "train"))
-    systems = [SystemPoses("GT", gt_poses, gt_fps, gt_layout)]
-    systems += [load_system(name, src, ids, split, gt_fps) for name, src in predictions.items()]
+    runs: dict[str, list[tuple[int | None, SystemPoses]]] = {"GT": [(None, SystemPoses("GT", gt_poses, gt_fps,
+                                                                                          gt_layout))]}
+    for name, src in predictions.items():
+        seeded = src.items() if isinstance(src, Mapping) else [(None, src)]
+        runs[name] = [(seed, load_system(name, one, ids, split, gt_fps)) for seed, one in seeded]
+        if not runs[name]:
+            raise ValueError(f"predictions {name}: no run to score (an empty seed -> predictions mapping)")
     floor = [np.repeat(mean[None], length, axis=0) for _ in gt]                  # (L, 178, 3) each
-    systems.append(SystemPoses("mean-pose", floor, gt_fps, gt_layout))
+    runs["mean-pose"] = [(None, SystemPoses("mean-pose", floor, gt_fps, gt_layout))]
 
     scorers: list[BackTranslator | None] = list(back_translators) or [None]
-    notes = {(s.name, _kind(bt)): _layout_notes(s, gt_layout, bt) for s in systems for bt in scorers}
+    notes = {(name, _kind(bt)): list(dict.fromkeys(n for _, s in system_runs
+                                                   for n in _layout_notes(s, gt_layout, bt)))
+             for name, system_runs in runs.items() for bt in scorers}
     found = sorted({n for v in notes.values() for n in v})
     for note in found:
         if policy == "refuse":
@@ -159,23 +188,29 @@ def score_table(skeleton_h5: str | os.PathLike[str],
         log.warning("%s: %s", split, warning)
 
     rows: list[dict[str, Any]] = []
+    seed_rows: list[dict[str, Any]] = []
     per_bt: dict[str, dict[str, dict[str, statistics.MetricStats]]] = {_kind(bt): {} for bt in scorers}
-    for system in systems:
-        pred_frames, gt_frames = scoring_frames(system.poses, gt_poses, system.fps, gt_fps)  # as scored
-        pose = statistics.pose_statistics(pred_frames, gt_frames, dtw, radius)  # DTW once per sentence
-        inputs = pose_inputs(pred_frames, step=1)                        # (T', 534): the scored frames
+    for name, system_runs in runs.items():
+        run_stats = [_run_statistics(s, gt_poses, gt_fps, refs, scorers, dtw, radius) for _, s in system_runs]
         for bt in scorers:
             kind = _kind(bt)
-            text = statistics.text_statistics(bt.translate(inputs), refs) if bt is not None else {}
-            found_stats = {**text, **pose}
-            per_bt[kind][system.name] = {k: found_stats[k] for k in METRIC_COLUMNS if k in found_stats}
-            scores = {k: v.point for k, v in per_bt[kind][system.name].items()}
-            rows.append({"system": system.name, "source": "measured", "back_translator_kind": kind,
-                         **scores, "split": split, "n_sequences": len(gt), "dtw": dtw_label,
-                         "back_translator": bt.identity if bt is not None else "",
-                         "layout": system.layout or "",
-                         "layout_note": "; ".join(notes[system.name, kind]), "warning": warning})
-            log.info("%s / %s: %s", system.name, kind, {k: round(v, 4) for k, v in scores.items()})
+            identity = bt.identity if bt is not None else ""
+            per_run = [found[kind] for found in run_stats]
+            metrics = [m for m in METRIC_COLUMNS if m in per_run[0]]
+            per_bt[kind][name] = {m: statistics.seed_mean([r[m] for r in per_run]) for m in metrics}
+            scores = {m: v.point for m, v in per_bt[kind][name].items()}
+            info = {"split": split, "n_sequences": len(gt), "back_translator": identity}
+            rows.append({"system": name, "source": "measured", "back_translator_kind": kind, **scores, **info,
+                         "dtw": dtw_label, "layout": system_runs[0][1].layout or "",
+                         "layout_note": "; ".join(notes[name, kind]), "warning": warning})
+            log.info("%s / %s: %s", name, kind, {k: round(v, 4) for k, v in scores.items()})
+            if len(per_run) > 1:
+                rows.append({"system": name, "source": SEED_STD, "back_translator_kind": kind,
+                             **{m: float(np.std([r[m].point for r in per_run], ddof=1)) for m in metrics},
+                             **info, "dtw": dtw_label})
+            seed_rows += [{"system": name, "seed": seed, "back_translator_kind": kind,
+                           **{m: r[m].point for m in metrics}, **info}
+                          for (seed, _), r in zip(system_runs, per_run, strict=True) if seed is not None]
     table = pd.DataFrame(rows, columns=COLUMNS).astype({"n_sequences": "Int64"})
     stats = []
     for bt in scorers:
@@ -186,7 +221,23 @@ def score_table(skeleton_h5: str | os.PathLike[str],
                                  n_sequences=len(gt), resamples=int(stats_cfg["resamples"]),
                                  confidence=float(stats_cfg["confidence"]), seed=int(stats_cfg["seed"]),
                                  dtw=dtw_label))
-    return table, pd.concat(stats, ignore_index=True)[STATS_COLUMNS]
+    seeds = pd.DataFrame(seed_rows, columns=SEED_COLUMNS).astype({"seed": "Int64", "n_sequences": "Int64"})
+    return table, pd.concat(stats, ignore_index=True)[STATS_COLUMNS], seeds
+
+
+def _run_statistics(system: SystemPoses, gt_poses: Sequence[np.ndarray], gt_fps: Sequence[float],
+                    refs: Sequence[str], scorers: Sequence[BackTranslator | None], dtw: str,
+                    radius: int) -> dict[str, dict[str, statistics.MetricStats]]:
+    """One run's metric statistics per back-translator kind, on the frames the evaluator scores."""
+    pred_frames, gt_frames = scoring_frames(system.poses, gt_poses, system.fps, gt_fps)  # as scored
+    pose = statistics.pose_statistics(pred_frames, gt_frames, dtw, radius)  # DTW once per sentence
+    inputs = pose_inputs(pred_frames, step=1)                        # (T', 534): the scored frames
+    out = {}
+    for bt in scorers:
+        text = statistics.text_statistics(bt.translate(inputs), refs) if bt is not None else {}
+        found = {**text, **pose}
+        out[_kind(bt)] = {k: found[k] for k in METRIC_COLUMNS if k in found}
+    return out
 
 
 def add_reported(table: pd.DataFrame, reported_csv: str | os.PathLike[str], table_name: str,
@@ -224,6 +275,21 @@ def stats_path(table_path: str | os.PathLike[str]) -> Path:
     """Where a table's statistics go: ``table5.csv`` -> ``table5_stats.csv``."""
     p = Path(table_path)
     return p.with_name(f"{p.stem}_stats{p.suffix}")
+
+
+def seeds_path(table_path: str | os.PathLike[str]) -> Path:
+    """Where a table's per-run rows go: ``table5.csv`` -> ``table5_seeds.csv``."""
+    p = Path(table_path)
+    return p.with_name(f"{p.stem}_seeds{p.suffix}")
+
+
+def write_seeds(seeds: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """The per-run CSV (SEED_COLUMNS; metrics to 4 decimals like the table), written atomically."""
+    out = seeds.copy()
+    for c in METRIC_COLUMNS:
+        out[c] = out[c].astype(float).round(4)
+    with atomic_path(path) as tmp:
+        out.to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL)
 
 
 def write_stats(stats: pd.DataFrame, path: str | os.PathLike[str]) -> None:

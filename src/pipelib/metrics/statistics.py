@@ -116,6 +116,29 @@ def system_statistics(hyps: Sequence[str], refs: Sequence[str], pred_frames: Seq
     return {k: found[k] for k in slrtp.METRIC_KEYS}
 
 
+def seed_mean(runs: Sequence[MetricStats]) -> MetricStats:
+    """One metric of a system trained with several seeds: the mean of its runs' scores, on the same
+    sentences. A resample scores every run on the same drawn sentences and averages them, so its
+    intervals and paired tests are those of the seed mean."""
+    if not runs:
+        raise ValueError("seed_mean needs at least one run")
+    if len({r.n for r in runs}) != 1:
+        raise ValueError(f"runs scored on different numbers of sentences: {sorted({r.n for r in runs})}")
+    if len(runs) == 1:
+        return runs[0]
+    widths = [r.values.shape[1] for r in runs]
+    edges = np.cumsum([0, *widths])
+    scores = [r.score for r in runs]
+
+    def score(summed: np.ndarray) -> float:
+        summed = np.asarray(summed)
+        parts = zip(scores, edges[:-1], edges[1:], strict=True)
+        return float(np.mean([fn(summed[a:b]) for fn, a, b in parts]))
+
+    point = float(np.mean([r.point for r in runs]))
+    return MetricStats(point, np.concatenate([r.values for r in runs], axis=1), score)
+
+
 def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
     """(resamples, n) int64: how often each of n sentences is drawn in each resample (n draws with
     replacement per resample, from ``numpy.random.default_rng(seed)``)."""

@@ -222,6 +222,14 @@ class TextToLatent(nn.Module):
         feats, pad_mask = self.text_encoder.encode(texts)                  # (B, L, D), (B, L)
         return self.generator(feats, pad_mask)
 
+    @torch.no_grad()
+    def generate_latents(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latents (B, max_len, C) and frame counts (B,) for a batch of sentences: what generation asks
+        of every generator kind (docs/systems.md)."""
+        feats, pad_mask = self.text_encoder.encode(texts)
+        latents, lengths, _ = self.generator.generate(feats, pad_mask)
+        return latents, lengths
+
 
 def build_model(section: Mapping[str, Any], vocab: Vocab) -> TextToLatent:
     """Text encoder + generator as the ``production.generator`` section configures them; ``text_dim``

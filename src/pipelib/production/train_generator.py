@@ -1,6 +1,5 @@
-"""Train the text -> latent generator: phase 1 (latent L1 + length), phase 2 (+ channel-prior KL).
-
-Phase 2 starts from the phase-1 checkpoint (``init_from``), never from scratch.
+"""Train the text -> latent generator of one system run: latent L1 + length, + the channel-prior KL
+when the system has a ``kl`` term (DARSLP-KL, which starts from DARSLP's checkpoint: ``init_from``).
 """
 
 from __future__ import annotations
@@ -53,21 +52,36 @@ def read_latents(latents_h5: str | os.PathLike[str], split: str) -> LatentSet:
     return LatentSet(ids, texts, lat)
 
 
-def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, Any], phase: int,
+def with_latent_dim(section: Mapping[str, Any], channels: int, latents_h5: str | os.PathLike[str],
+                    where: str) -> dict[str, Any]:
+    """``section`` with ``model.latent_dim`` set to the latents' channel count (an autoencoder variant
+    of ``ablations.autoencoders`` has its own); a configured ``latent_dim`` that differs raises
+    ValueError naming it."""
+    model = dict(section.get("model") or {})
+    given = model.get("latent_dim")
+    if given is not None and int(given) != channels:
+        raise ValueError(f"{where}: generator.model.latent_dim is {given} but {latents_h5} has {channels} "
+                         f"channels; remove the key, the latents set it")
+    return {**section, "model": {**model, "latent_dim": channels}}
+
+
+def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, Any],
                     run_dir: str | os.PathLike[str], *, priors_h5: str | os.PathLike[str] | None = None,
-                    init_from: str | os.PathLike[str] | None = None) -> Path:
-    """Fit one phase; returns the best checkpoint (selected on the dev loss of that phase)."""
-    if phase == 2 and (priors_h5 is None or init_from is None):
-        raise ValueError("phase 2 needs the channel priors and the phase-1 checkpoint to start from")
-    phase_section = dict(section[f"phase{phase}"])
-    train_dict = dict(phase_section.get("train") or {})
+                    init_from: str | os.PathLike[str] | None = None, where: str = SECTION) -> Path:
+    """Fit one system run (``section``: :func:`pipelib.production.systems.training_section`); returns
+    the best checkpoint, selected on the dev loss of the run's own objective."""
+    kl = section.get("kl")
+    if kl is not None and priors_h5 is None:
+        raise ValueError(f"{where}: a run with a KL term needs the channel priors")
+    train_dict = dict(section.get("train") or {})
     if init_from is not None:
         train_dict["init_from"] = str(init_from)
-    train_cfg = TrainConfig.from_dict(train_dict, f"{SECTION}.phase{phase}.train")
-    inputs = [latents_h5] + [p for p in (priors_h5, init_from) if p is not None]
-    prepare_run_dir(run_dir, fingerprint({"section": section, "phase": phase}, inputs))
+    train_cfg = TrainConfig.from_dict(train_dict, f"{where}.train")
+    inputs = [latents_h5] + [p for p in (priors_h5 if kl is not None else None, init_from) if p is not None]
+    prepare_run_dir(run_dir, fingerprint({"section": section}, inputs))
 
     train, dev = read_latents(latents_h5, "train"), read_latents(latents_h5, "dev")
+    section = with_latent_dim(section, int(train.latents[0].shape[1]), latents_h5, where)
     vocab = Vocab.build(train.texts)
     torch.manual_seed(train_cfg.seed)
     model = build_model(section, vocab)
@@ -79,12 +93,12 @@ def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, An
     weights = [float(w) for w in section["region_weights"]]
     length_weight = float(section.get("length_weight", 1.0))
     kl_args: dict[str, Any] = {}
-    if phase == 2:
+    if kl is not None:
         pri = load_priors(priors_h5)
         kl_args = {"prior_mean": torch.as_tensor(pri.mean, dtype=torch.float32),
                    "prior_logvar": torch.as_tensor(pri.logvar, dtype=torch.float32),
-                   "kl_region_weights": [float(w) for w in phase_section["kl_region_weights"]],
-                   "kl_weight": float(phase_section.get("kl_weight", 1.0))}
+                   "kl_region_weights": [float(w) for w in kl["region_weights"]],
+                   "kl_weight": float(kl.get("weight", 1.0))}
 
     def make_batch(data: LatentSet, idx: list[int]) -> dict[str, Any]:
         targets, frame_mask, ratio = pad_latents([data.latents[i] for i in idx], max_len)
@@ -94,7 +108,7 @@ def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, An
     def loss(m: TextToLatent, b: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         pred, ratio = m(b["texts"])
         extra = {k: (v.to(pred.device) if torch.is_tensor(v) else v) for k, v in kl_args.items()}
-        fn = phase2_loss if phase == 2 else phase1_loss
+        fn = phase2_loss if kl is not None else phase1_loss
         return fn(pred, b["targets"], b["frame_mask"], slices, weights, length_pred=ratio,
                   length_target_ratio=b["ratio"], length_weight=length_weight, **extra)
 
@@ -115,9 +129,8 @@ def train_generator(latents_h5: str | os.PathLike[str], section: Mapping[str, An
         return {k: v / len(dev.ids) for k, v in sums.items()}
 
     result = fit(model, loss, dev_loss, batches, train_cfg, run_dir,
-                 model_config={"section": _plain(section), "vocab": vocab.to_json(), "phase": phase})
-    log.info("generator phase %d: best dev loss %.4f at epoch %d", phase, result.best_metric,
-             result.best_epoch)
+                 model_config={"section": _plain(section), "vocab": vocab.to_json()})
+    log.info("%s: best dev loss %.4f at epoch %d", where, result.best_metric, result.best_epoch)
     return result.best_path
 
 
