@@ -38,9 +38,11 @@ def test_ablation_systems_extend_the_production_systems_in_any_order():
 
 def test_seeds_pair_by_position_or_all_start_from_a_one_seed_parent():
     systems = parse_systems({"A": {"seeds": [1, 2, 3]}, "B": {"init_from": "A", "seeds": [7, 8, 9]},
-                             "C": {"seeds": [5]}, "D": {"init_from": "C", "seeds": [10, 11]}})
+                             "C": {"seeds": [5]}, "D": {"init_from": "C", "seeds": [10, 11]},
+                             "E": {"init_from": "A", "seeds": [4]}})
     assert [init_run(systems, "B", s) for s in (7, 8, 9)] == [("A", 1), ("A", 2), ("A", 3)]
     assert [init_run(systems, "D", s) for s in (10, 11)] == [("C", 5), ("C", 5)]
+    assert init_run(systems, "E", 4) == ("A", 1)  # fewer seeds than its parent: the first runs pair
 
 
 @pytest.mark.parametrize(("section", "message"), [
@@ -60,7 +62,7 @@ def test_seeds_pair_by_position_or_all_start_from_a_one_seed_parent():
     ({"A": {"seeds": [1], "autoencoder": "big"}},
      "production.systems.A.autoencoder: 'big' is not one of ablations.autoencoders (none configured)"),
     ({"A": {"seeds": [1, 2]}, "B": {"seeds": [1, 2, 3], "init_from": "A"}},
-     "production.systems.B.seeds: 3 seed(s) cannot pair with the 2 seeds of 'A'"),
+     "production.systems.B.seeds: 3 seeds cannot pair with the 2 seeds of 'A'"),
     ({"A": {"seeds": [1], "kl": 1.0}}, "production.systems.A.kl: null (no KL term)"),
 ])
 def test_bad_systems_fail_naming_the_key(section, message):

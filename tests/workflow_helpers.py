@@ -48,7 +48,8 @@ def run_snakemake(cwd: Path, *args: str, timeout: float = 1800, env: dict | None
 # Outputs of the CI dataset that the workflow tests read, built once per session by `ci_build`.
 CI_TARGETS = ("results/ci/table5.csv", "results/ci/report.md", "results/ci/recognition.csv",
               "results/ci/efficiency.csv", "results/ci/signx/closeness.csv", "results/ci/report/table5.html",
-              "results/ci/report/summary.html", "results/ci/report/fusion_report.html")
+              "results/ci/report/summary.html", "results/ci/report/fusion_report.html",
+              "results/ci/report/comparison_DARSLP.html", "results/ci/report/comparison_DARSLP-KL.html")
 # Short training for the shared CI build. The back-translator and the gloss recogniser get a few epochs
 # more, so that their best epoch comes before the last
 # (tests/test_training_resume_workflow.py kills after it).

@@ -7,7 +7,8 @@ is ``{kind: darslp, seeds: [2]}`` and DARSLP-KL ``{kind: darslp, init_from: DARS
 kl: {...}}``; the paper's "L1 + w/ KL from the start" row is ``{kind: darslp, seeds: [2], kl: {...}}``.
 
 A system that initialises from another trains its seed number ``i`` (in list order) from the other's
-run ``i``, or from the other's only run when it has one.
+run ``i``, or from the other's only run when it has one; it may have fewer seeds than the other, so
+adding seeds to DARSLP leaves the one-seed systems that start from it valid.
 """
 
 from __future__ import annotations
@@ -73,9 +74,10 @@ def parse_systems(section: Mapping[str, Any], *, where: str = WHERE,
                 raise SectionError(f"{where}.{name}.init_from: {parent!r} is not a configured system "
                                    f"({', '.join(known)})")
             n_parent = len(known[parent].seeds)
-            if n_parent not in (1, len(system.seeds)):
-                raise SectionError(f"{where}.{name}.seeds: {len(system.seeds)} seed(s) cannot pair with the "
-                                   f"{n_parent} seeds of {parent!r}; give as many, or one to {parent!r}")
+            if n_parent != 1 and len(system.seeds) > n_parent:
+                raise SectionError(f"{where}.{name}.seeds: {len(system.seeds)} seeds cannot pair with the "
+                                   f"{n_parent} seeds of {parent!r}; give at most as many, or one to "
+                                   f"{parent!r}")
             chain = [name]
             while parent is not None:
                 if parent in chain:
