@@ -17,22 +17,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelib.audit.stage import AuditConfig, AuditTolerance
-from pipelib.metrics.statistics import StatisticsConfig
-from pipelib.production.autoencoder import AEConfig
-from pipelib.production.generator import GeneratorConfig
+from pipelib.metrics.statistics_config import StatisticsConfig
+from pipelib.production.autoencoder_config import AEConfig
+from pipelib.production.generator_config import GeneratorConfig
 from pipelib.production.systems import System, parse_system
 from pipelib.sections import from_section
-from pipelib.signx.augment_stage import AugmentationSection
-from pipelib.signx.efficiency import EfficiencySection
-from pipelib.signx.pose2gloss import Pose2GlossConfig, Pose2GlossSection
-from pipelib.signx.pruning import PruningConfig
-from pipelib.signx.recognition import RecognitionSection
-from pipelib.signx.recognizer import RecognizerConfig
+from pipelib.signx.augment_section import AugmentationSection
+from pipelib.signx.efficiency_section import EfficiencySection
+from pipelib.signx.pose2gloss_config import Pose2GlossConfig, Pose2GlossSection
+from pipelib.signx.pruning_config import PruningConfig
+from pipelib.signx.recognition_section import RecognitionSection
+from pipelib.signx.recognizer_config import RecognizerConfig
 from pipelib.signx.recognizer_section import RecognizerSection, training_config
-from pipelib.signx.video2pose import Video2PoseConfig, Video2PoseSection
+from pipelib.signx.video2pose_config import Video2PoseConfig, Video2PoseSection
 from pipelib.skeletons.config import SkeletonConfig
 from pipelib.synth.config import SynthConfig
-from pipelib.text.encoders import TextEncoderConfig
+from pipelib.text.encoder_config import TextEncoderConfig
 from pipelib.training.config import TrainConfig
 
 #: vocabulary sizes come from the data; the start-up check builds model sections with these stand-ins

@@ -14,7 +14,7 @@ from pipelib.audit.stage import find_sampled, rerun_dirs
 from pipelib.estimators.base import SLOT_ORDER
 from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weight_keys
 from pipelib.evaluation.ablations import check_ablation_tables
-from pipelib.production.systems import init_run, merged, parse_systems
+from pipelib.production.systems import RESERVED, init_run, merged, parse_systems
 from pipelib.sections import SectionError
 
 # ---- config: where each value came from, --config types, validation ---------------------------
@@ -607,12 +607,10 @@ def back_translator_sources(ds):
 
 def external_predictions(ds):
     """`datasets.<ds>.predictions`, key-sorted, paths expanded; each needs the scored split's file."""
-    from pipelib.evaluation.table import RESERVED_SYSTEMS
-
     split = config["evaluation"]["split"]
     out = {}
     for name, entry in dataset_cfg(ds).get("predictions", {}).items():
-        if name in RESERVED_SYSTEMS or name in TABLE_SYSTEMS:
+        if name in RESERVED or name in TABLE_SYSTEMS:
             raise WorkflowError(
                 f"datasets.{ds}.predictions.{name}: the name is taken by the table's own "
                 "rows (GT, mean-pose, production.systems); rename it"

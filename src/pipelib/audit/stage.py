@@ -44,9 +44,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 
 from pipelib import provenance
@@ -57,6 +56,9 @@ from pipelib.audit.rerun import AuditError, Job, recorded_jobs, rerun_job, sampl
 from pipelib.audit.values import PROVENANCE_KEYS, Tolerance
 from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.sections import SectionError, from_section
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("pipelib.audit")
 
@@ -290,6 +292,8 @@ def run_compare(*, workdir: str | os.PathLike[str], section: Mapping[str, Any],
     Raises AuditError naming every failing output (module doc); the table is written first, and a
     copy stays beside ``sample_json`` with the re-executions.
     """
+    import pandas as pd  # here, not at module level: the workflow imports this module whenever it starts
+
     cfg = AuditConfig.from_dict(section)
     workdir = Path(workdir).resolve()
     provenance.sidecar_path(table_path).unlink(missing_ok=True)  # a stale record of an earlier audit

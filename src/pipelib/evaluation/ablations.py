@@ -11,13 +11,13 @@ their ``difference`` from ours, matched by row label.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from pipelib.evaluation.stage import prediction_sources, run_table
-from pipelib.evaluation.table import RESERVED_SYSTEMS
+from pipelib.production.systems import RESERVED as RESERVED_SYSTEMS
 from pipelib.sections import SectionError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WHERE = "ablations.tables"
 
@@ -41,5 +41,8 @@ def run_ablation_table(skeleton_h5: str, rows: Mapping[str, Mapping[int, str]],
     """Score ``rows`` (row label -> {seed: predictions.h5}) on ``split`` with the ``evaluation`` settings
     and write the table, its siblings and provenance (as :func:`pipelib.evaluation.stage.run_table`),
     the paper's rows for this table name added where it reports this dataset kind."""
+    # here, not at module level: the workflow imports this module whenever it starts
+    from pipelib.evaluation.stage import prediction_sources, run_table
+
     return run_table(skeleton_h5, prediction_sources(rows, None, split), back_translators,
                      {**evaluation, "split": split}, dataset, reported_csv, table_path, reported=True)

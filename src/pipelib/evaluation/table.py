@@ -51,6 +51,7 @@ from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.metrics import catalog, statistics
 from pipelib.metrics import dtw as dtw_methods
 from pipelib.metrics.slrtp import scoring_frames
+from pipelib.production.systems import RESERVED as RESERVED_SYSTEMS  # the table's own rows
 from pipelib.skeletons.layout import SLRTP, check_layout, layout_mismatch
 from pipelib.skeletons.read import SkeletonSequence, read_layout, read_split
 
@@ -69,7 +70,6 @@ SEED_COLUMNS = ["system", "seed", "back_translator_kind", *METRIC_COLUMNS, "spli
                 "back_translator"]
 #: ``source`` of the row giving a several-seed system's standard deviation over its runs.
 SEED_STD = "seed std"
-RESERVED_SYSTEMS = ("GT", "mean-pose")
 #: Predictions of a system trained with several seeds: seed -> its run's predictions.
 SeedRuns = Mapping[int, "PredictionSource | str | os.PathLike[str]"]
 LAYOUT_POLICIES = ("warn", "refuse")

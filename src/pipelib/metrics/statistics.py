@@ -35,21 +35,10 @@ import numpy as np
 import pandas as pd
 
 from pipelib.metrics import slrtp
+from pipelib.metrics.statistics_config import SECTION, StatisticsConfig
 from pipelib.sections import from_section
 
 INTERVAL_COLUMNS = ["system", "metric", "versus", "estimate", "ci_low", "ci_high", "p_value"]
-SECTION = "evaluation.statistics"
-
-
-@dataclass(frozen=True)
-class StatisticsConfig:
-    """``evaluation.statistics``: bootstrap resamples, their seed, the interval's confidence (0-1) and the
-    sentence count below which the table warns that intervals are wide."""
-
-    resamples: int = 1000
-    seed: int = 2025
-    confidence: float = 0.95
-    min_sentences: int = 30
 
 
 def settings(section: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """Sequence models of the pipeline, built from one set of shared pieces.
 
+- ``config``: what the model configs share without torch (``TransformerConfig``, norm and activation
+  names, the special-id check), so config sections are checked without importing torch.
 - ``blocks``: positional encoding, frame and token embeddings, mask helpers, the label-smoothed loss
   and ``Seq2SeqTransformer`` (pre-norm encoder-decoder with ``encode`` / ``decode``).
 - ``decoding``: greedy and batched beam search over any step function (with pluggable per-step score

@@ -7,17 +7,16 @@ A ``*_pad`` mask is a bool tensor with True at padding positions (what ``key_pad
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipelib.models.config import ACTIVATIONS as ACTIVATIONS
+from pipelib.models.config import NORMS as NORMS
+from pipelib.models.config import TransformerConfig, check_activation
+from pipelib.models.config import check_special_ids as check_special_ids
 from pipelib.models.decoding import StepFn, StepOutput
-
-NORMS = ("batch", "layer", "none")
-ACTIVATIONS = ("relu", "gelu", "softsign", "tanh", "none")
 
 # --------------------------------------------------------------------------------------------- masks
 
@@ -82,9 +81,8 @@ class MaskedBatchNorm(nn.Module):
 
 def activation(name: str) -> nn.Module:
     """The module for one of ``ACTIVATIONS``."""
+    check_activation(name)
     table = {"relu": nn.ReLU, "gelu": nn.GELU, "softsign": nn.Softsign, "tanh": nn.Tanh, "none": nn.Identity}
-    if name not in table:
-        raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {name!r}")
     return table[name]()
 
 
@@ -151,22 +149,6 @@ def label_smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor, smo
 
 
 # --------------------------------------------------------------------------------------------- transformer
-
-
-@dataclass(frozen=True)
-class TransformerConfig:
-    """Shape of a ``Seq2SeqTransformer``; model configs (SLT, SignX) build one from their own keys."""
-
-    vocab_size: int
-    d_model: int = 256
-    enc_layers: int = 3
-    dec_layers: int = 3
-    heads: int = 8
-    ffn: int = 1024
-    dropout: float = 0.1
-    emb_dropout: float = 0.1
-    pad_id: int = 0
-    scale_tokens: bool = True
 
 
 class FeedForward(nn.Module):
@@ -294,14 +276,3 @@ class Seq2SeqTransformer(nn.Module):
             return StepOutput(logp, None if attn is None else attn[:, -1])  # attention (N, T)
 
         return step
-
-
-def check_special_ids(cfg: Any, where: str) -> None:
-    """Raise ValueError naming the key unless pad/bos/eos ids are distinct ids below ``vocab_size``."""
-    for key in ("pad_id", "bos_id", "eos_id"):
-        if not 0 <= getattr(cfg, key) < cfg.vocab_size:
-            raise ValueError(f"{where}.{key}: must be a token id below vocab_size ({cfg.vocab_size}), "
-                             f"got {getattr(cfg, key)}")
-    if len({cfg.pad_id, cfg.bos_id, cfg.eos_id}) != 3:
-        raise ValueError(f"{where}: pad_id, bos_id and eos_id must differ, got "
-                         f"{cfg.pad_id}, {cfg.bos_id}, {cfg.eos_id}")

@@ -13,37 +13,21 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
 from pipelib import provenance
 from pipelib.io import shards
-from pipelib.sections import SectionError, from_section
+from pipelib.sections import from_section
 from pipelib.signx.aug_shards import write_aug_shard
 from pipelib.signx.augment import CONFIG_SECTION, AugmentConfig
+from pipelib.signx.augment_section import AugmentationSection
 from pipelib.signx.data import split_rows
 from pipelib.signx.pruning import PruningMask
 
 log = logging.getLogger("pipelib.signx")
-
-
-@dataclass(frozen=True)
-class AugmentationSection(AugmentConfig):
-    """The ``signx.augmentation`` section: the :class:`AugmentConfig` of one version, plus how many
-    versions per video (``n_aug``), their seed, the HDF5 chunk length in frames (None: unchunked) and
-    the threads computing versions ahead of the writer (0: inline)."""
-
-    n_aug: int = 10
-    seed: int = 0
-    chunk_frames: int | None = 64
-    workers: int = 1
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.workers < 0:
-            raise SectionError(f"{CONFIG_SECTION}.workers: must be >= 0, got {self.workers}")
 
 
 def pruned_train_latents(manifest: str | os.PathLike[str], latent_shard: str | os.PathLike[str],

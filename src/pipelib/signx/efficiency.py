@@ -62,6 +62,7 @@ from pipelib.datasets.manifest import read_manifest
 from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.metrics.slrtp import wer
 from pipelib.sections import SectionError, from_section
+from pipelib.signx.efficiency_section import SECTION, EfficiencySection
 from pipelib.signx.frame_pairs import PIXEL_MEDIA
 from pipelib.signx.frames_input import entry_frames
 from pipelib.signx.latent_data import read_pruned_latents
@@ -73,27 +74,10 @@ from pipelib.signx.video2pose import latents_from_video, load_video2pose, traine
 from pipelib.training.device import resolve_device
 
 log = logging.getLogger("pipelib.signx")
-SECTION = "signx.efficiency"
 COLUMNS = ["path", "pipeline", "videos", "frames", "repeats", "seconds", "fps", "fps_min", "fps_max",
            "frontend_seconds", "tokens", "speedup", "WER", "decoding", "device", "threads", "torch"]
 PIPELINES = {"latents": "latents -> recogniser",
              "pixels": "frames -> Video2Pose -> Pose2Gloss encoder -> pruning -> recogniser"}
-
-
-@dataclass(frozen=True)
-class EfficiencySection:
-    """The ``signx.efficiency`` section: the split timed, at most ``max_videos`` of it (None: all),
-    untimed warm-up and timed repeats per path, where and on how many threads it runs, and which
-    recogniser (``target``) and ``head`` (decoder or ctc) decode."""
-
-    split: str = "test"
-    max_videos: int | None = 8
-    warmup: int = 1
-    repeats: int = 5
-    device: str = "cpu"
-    threads: int | None = None
-    target: str = "gloss"
-    head: str = "decoder"
 
 
 def _options(section: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,43 +24,12 @@ import numpy as np
 import torch
 
 from pipelib.io.atomic import write_text_atomic
-from pipelib.sections import SectionError, from_section
+from pipelib.signx.pruning_config import CONFIG_KEY, PruningConfig, check_choice
 
-CONFIG_KEY = "signx.pruning"
 FORMAT = "pipelib.signx.pruning"
 VERSION = 1
 
 A = TypeVar("A", np.ndarray, torch.Tensor)
-
-
-@dataclass(frozen=True)
-class PruningConfig:
-    """Exactly one of ``threshold`` (variance, eq. 7's tau) and ``keep_fraction`` (share of dims kept)."""
-
-    threshold: float | None = None
-    keep_fraction: float | None = 0.5
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None, where: str = CONFIG_KEY) -> PruningConfig:
-        """Config from a (YAML) dict; unknown keys and bad values raise
-        :class:`~pipelib.sections.SectionError` naming ``where.key``. Giving ``threshold`` alone switches
-        ``keep_fraction`` off."""
-        cfg = from_section(cls, data, where)
-        given = data or {}
-        if cfg.threshold is not None and "keep_fraction" not in given:
-            cfg = cls(threshold=cfg.threshold, keep_fraction=None)
-        _check_choice(cfg.threshold, cfg.keep_fraction, where)
-        return cfg
-
-
-def _check_choice(threshold: float | None, keep_fraction: float | None, where: str) -> None:
-    if (threshold is None) == (keep_fraction is None):
-        raise SectionError(f"{where}: set exactly one of threshold and keep_fraction, got "
-                         f"threshold={threshold}, keep_fraction={keep_fraction}")
-    if threshold is not None and not threshold >= 0:
-        raise SectionError(f"{where}.threshold: must be a variance >= 0, got {threshold}")
-    if keep_fraction is not None and not 0.0 < keep_fraction <= 1.0:
-        raise SectionError(f"{where}.keep_fraction: must be in (0, 1], got {keep_fraction}")
 
 
 @dataclass(frozen=True)
@@ -171,7 +140,7 @@ def fit_pruning(latents_iter: Iterable[Any], threshold: float | None = None,
                 keep_fraction: float | None = None) -> PruningMask:
     """Fit the mask from per-frame latents of every training video (see :func:`dimension_variances`);
     exactly one of ``threshold`` (keep dims with variance >= threshold) and ``keep_fraction``."""
-    _check_choice(threshold, keep_fraction, CONFIG_KEY)
+    check_choice(threshold, keep_fraction, CONFIG_KEY)
     variances, n = dimension_variances(latents_iter)
     if threshold is not None:
         keep = variances >= threshold

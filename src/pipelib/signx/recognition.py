@@ -38,7 +38,6 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +49,11 @@ from pipelib import provenance
 from pipelib.datasets.manifest import read_manifest
 from pipelib.io.atomic import atomic_path, write_text_atomic
 from pipelib.metrics import catalog, slrtp, statistics
-from pipelib.sections import SectionError, from_section
+from pipelib.sections import from_section
 from pipelib.signx.latent_data import SplitText, most_frequent, read_pruned_latents, split_text
 from pipelib.signx.pruning import PruningMask
-from pipelib.signx.recognizer import DecodingConfig
+from pipelib.signx.recognition_section import SECTION, RecognitionSection
+from pipelib.signx.recognizer_config import DecodingConfig
 from pipelib.signx.recognizer_loading import LoadedRecognizer, decode, load_recognizer
 from pipelib.training.checkpoint import weights_sha256
 
@@ -65,33 +65,6 @@ P_COLUMNS = ["WER_p_vs_baseline", "BLEU-4_p_vs_baseline"]
 COLUMNS = ["system", "target", "decoding", "split", "n_sequences", "n_missing", *METRICS, "checkpoint",
            "warning", *INTERVAL_COLUMNS, *P_COLUMNS]
 BASELINE = "most-frequent-train"
-SECTION = "signx.recognition"
-
-
-@dataclass(frozen=True)
-class RecognitionSection:
-    """The ``signx.recognition`` section: the splits scored (``split`` names one, the older spelling;
-    give one of the two), videos decoded at once, and decoding overrides of the checkpoints' own."""
-
-    splits: tuple[str, ...] = ("dev", "test")
-    split: str | None = None
-    batch_size: int = 8
-    decoding: DecodingConfig = field(default_factory=DecodingConfig)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None, where: str = SECTION) -> RecognitionSection:
-        """Parse and check the section; bad keys and values raise SectionError naming ``where.key``."""
-        sec = from_section(cls, data, where)
-        if sec.split is not None and "splits" in (data or {}):
-            raise SectionError(f"{where}: give split (one) or splits (a list), not both")
-        if sec.split is not None:
-            sec = replace(sec, splits=(sec.split,))
-        if not sec.splits:
-            raise SectionError(f"{where}.splits: must be a non-empty list such as [test] or [dev, test], "
-                               f"got {list(sec.splits)}")
-        if sec.batch_size < 1:
-            raise SectionError(f"{where}.batch_size: must be >= 1, got {sec.batch_size}")
-        return sec
 
 
 def score_outputs(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:

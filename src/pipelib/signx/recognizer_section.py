@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelib.sections import SectionError, from_section
-from pipelib.signx.recognizer import DECODING_FIELDS, TARGETS, DecodingConfig, RecognizerConfig
+from pipelib.signx.recognizer_config import DECODING_FIELDS, TARGETS, DecodingConfig, RecognizerConfig
 from pipelib.text.vocab import Vocab
-from pipelib.training import TrainConfig
+from pipelib.training.config import TrainConfig
 
 SECTION = "signx.recognizer"
 DEFAULT_MONITOR = {"gloss": ("wer", "min"), "text": ("bleu4", "max")}

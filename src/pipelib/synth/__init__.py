@@ -11,12 +11,39 @@
 - :mod:`appearance`, :mod:`figure`, :mod:`render`: signer looks, 2D geometry, OpenCV drawing.
 - :mod:`sentence`: one sentence in memory; :mod:`corpus`: the on-disk corpus; :mod:`stage`: the
   pipeline entry point.
+
+The names below load their module when first used (``from pipelib.synth import generate`` works as
+always), so that importing :mod:`pipelib.synth.config`, which the workflow does whenever it starts, does
+not import OpenCV.
 """
 
-from pipelib.synth.config import SynthConfig
-from pipelib.synth.corpus import generate
-from pipelib.synth.figure import KEYPOINT_NAMES
-from pipelib.synth.lexicon import LEXICON
-from pipelib.synth.sentence import render_sentence
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: public name -> the module that defines it
+_SOURCES = {"KEYPOINT_NAMES": "figure", "LEXICON": "lexicon", "SynthConfig": "config", "generate": "corpus",
+            "render_sentence": "sentence"}
 
 __all__ = ["KEYPOINT_NAMES", "LEXICON", "SynthConfig", "generate", "render_sentence"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:
+    from pipelib.synth.config import SynthConfig
+    from pipelib.synth.corpus import generate
+    from pipelib.synth.figure import KEYPOINT_NAMES
+    from pipelib.synth.lexicon import LEXICON
+    from pipelib.synth.sentence import render_sentence
