@@ -2,9 +2,19 @@
 
 from pathlib import Path
 
+import background
 import pytest
 from test_workflow import _workdir, edit_config, smk
 from workflow_helpers import CI_TARGETS, short_training
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_builds(request, tmp_path_factory):
+    """Start the end-to-end builds the selected tests read (tests/background.py) before the first test."""
+    needed = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    background.start_needed(needed, tmp_path_factory)
+    yield
+    background.stop_all()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import background
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,14 +70,34 @@ def short_overlay(repo: Path) -> str:
     return str(path.relative_to(repo))
 
 
-@pytest.fixture(scope="module")
-def runs(slurm_up, ci_build, tmp_path_factory):
-    """The CI configuration (short training) built from nothing through SLURM; the session's local
-    build of the same configuration (tests/conftest.py) is the reference."""
+def build_and_audit_through_slurm(tmp_path_factory) -> dict | None:
+    """The CI configuration (short training) built from nothing through SLURM, then
+    `snakemake --profile slurm results/ci/audit.csv` on its results (timed, with a snapshot of results/
+    taken between the two); None when SLURM is not up (`slurm_up` skips or fails the tests)."""
+    if slurm_problem():
+        return None
     repo = copy_repo(tmp_path_factory.mktemp("slurm"))
     configs = (*CI_CONFIGS, no_gpu_overlay(repo), short_overlay(repo))
-    proc = run_snakemake(repo, "--profile", "slurm", *SLURM_FLAGS, *TARGETS, "--configfile", *configs)
-    return {"slurm": (repo, proc.stdout + proc.stderr), "local": (ci_build, "")}
+    build = run_snakemake(repo, "--profile", "slurm", *SLURM_FLAGS, *TARGETS, "--configfile", *configs,
+                          in_background=True)
+    before = snapshot(repo / "results")
+    started = time.monotonic()
+    audit = run_snakemake(repo, "--profile", "slurm", *SLURM_FLAGS, "results/ci/audit.csv", "--configfile",
+                          *configs, audit_overlay(repo), check=False, in_background=True)
+    return {"repo": repo, "build": build, "audit": audit, "before": before,
+            "seconds": time.monotonic() - started}
+
+
+# Started when the session starts: the two runs mostly wait on SLURM's scheduling and status checks.
+background.register("slurm", {"runs", "slurm_audit"}, build_and_audit_through_slurm)
+
+
+@pytest.fixture(scope="module")
+def runs(slurm_up, ci_build, tmp_path_factory):
+    """The SLURM build; the session's local build of the same configuration (tests/conftest.py) is the
+    reference."""
+    done = background.result("slurm", tmp_path_factory)
+    return {"slurm": (done["repo"], done["build"].stdout + done["build"].stderr), "local": (ci_build, "")}
 
 
 @pytest.mark.slow
@@ -156,15 +177,12 @@ def expected_resources(repo: Path, rule: str, output: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def slurm_audit(runs):
-    """`snakemake --profile slurm results/ci/audit.csv` on the SLURM run's results, timed."""
-    repo = runs["slurm"][0]
-    before = snapshot(repo / "results")
-    started = time.monotonic()
-    proc = run_snakemake(repo, "--profile", "slurm", *SLURM_FLAGS, "results/ci/audit.csv", "--configfile",
-                         *CI_CONFIGS, "config/no-gpu.yaml", "config/short.yaml", audit_overlay(repo))
-    seconds = time.monotonic() - started
-    return repo, proc.stdout + proc.stderr, before, seconds
+def slurm_audit(runs, tmp_path_factory):
+    """The audit of the SLURM build, through SLURM: (repo, its log, results/ before it, its seconds)."""
+    done = background.result("slurm", tmp_path_factory)
+    proc = done["audit"]
+    assert proc.returncode == 0, f"{' '.join(proc.args)}:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+    return done["repo"], proc.stdout + proc.stderr, done["before"], done["seconds"]
 
 
 @pytest.mark.slow

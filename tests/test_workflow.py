@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import background
 import h5py
 import numpy as np
 import pandas as pd
@@ -29,9 +30,15 @@ def _workdir(tmp_path: Path, overlay: dict | None = None) -> Path:
     return tmp_path
 
 
-def smk(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def smk(workdir: Path, *args: str, check: bool = True,
+        in_background: bool = False) -> subprocess.CompletedProcess:
+    """`snakemake *args` on ``workdir``; ``in_background``: at a lower priority (tests/background.py)."""
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=2400)  # a hang guard, not a speed test
+    # A hang guard, not a speed test; twice as long beside the other tests.
+    if in_background:
+        proc = background.run(cmd, timeout=4800)
+    else:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=2400)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
@@ -132,14 +139,22 @@ def test_job_count_does_not_grow_with_videos(tmp_path):
     assert small["poses_extract"] == 5 * 2  # five slots x two shards
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
+def build_demo(tmp_path_factory) -> Path:
     """The README's main job: the embedded demo built from nothing to table5.csv and report.md."""
     wd = tmp_path_factory.mktemp("demo")
     (wd / "config").mkdir()
     (wd / "config/config.yaml").write_text((ROOT / "config/config.yaml").read_text())
-    smk(wd, "--cores", "2")
+    smk(wd, "--cores", "2", in_background=True)
     return wd
+
+
+background.register("demo", {"demo_run"}, build_demo)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The demo build (started when the session starts, beside the other tests)."""
+    return background.result("demo", tmp_path_factory)
 
 
 @pytest.mark.slow

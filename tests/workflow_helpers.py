@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import background
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 CI_CONFIGS = ("config/config.yaml", "config/ci.yaml")  # the CI-sized dataset `ci`, as --configfile
@@ -31,14 +33,18 @@ def copy_repo(dest: Path) -> Path:
 
 
 def run_snakemake(cwd: Path, *args: str, timeout: float = 1800, env: dict | None = None,
-                  check: bool = True) -> subprocess.CompletedProcess:
+                  check: bool = True, in_background: bool = False) -> subprocess.CompletedProcess:
     """`snakemake *args` run in ``cwd`` (a repository copy); on failure, raise with the output tail.
+    ``in_background``: at a lower priority, beside the other tests (tests/background.py).
 
     Targets go before `--configfile`, which takes every following word as a config file.
     """
     cmd = [SNAKEMAKE, *args]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    env = {**os.environ, **(env or {})}
+    if in_background:
+        proc = background.run(cmd, cwd=cwd, timeout=timeout, env=env)
+    else:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} (in {cwd}) failed:\n{proc.stdout[-4000:]}\n"
                              f"{proc.stderr[-8000:]}")

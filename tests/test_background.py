@@ -1,0 +1,71 @@
+"""tests/background.py: builds started for the fixtures that selected tests use, waited for by result()."""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import background
+import pytest
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    monkeypatch.setattr(background, "_BUILDS", {})
+    return background._BUILDS
+
+
+def test_only_builds_a_selected_test_reads_start_and_result_waits_for_them(registry, tmp_path):
+    release, calls = threading.Event(), []
+
+    def slow(factory):
+        release.wait(10)
+        calls.append(factory)
+        return "built"
+
+    background.register("wanted", {"wanted_fixture"}, slow)
+    background.register("unused", {"other_fixture"}, lambda factory: calls.append("unused"))
+    assert background.start_needed({"tmp_path", "wanted_fixture"}, tmp_path) == ["wanted"]
+    assert background.start_needed({"wanted_fixture"}, tmp_path) == []  # started once
+    assert registry["unused"].thread is None and calls == []  # still running: result() must wait
+    release.set()
+    assert background.result("wanted", tmp_path) == "built" and calls == [tmp_path]
+
+
+def test_a_build_that_was_not_started_runs_when_read_and_errors_reach_the_fixture(registry, tmp_path):
+    background.register("direct", {"f"}, lambda factory: ("ran", factory))
+    assert background.result("direct", tmp_path) == ("ran", tmp_path)
+
+    def broken(factory):
+        raise RuntimeError("snakemake failed")
+
+    background.register("broken", {"g"}, broken)
+    background.start_needed({"g"}, tmp_path)
+    with pytest.raises(RuntimeError, match="snakemake failed"):
+        background.result("broken", tmp_path)
+
+
+def test_commands_run_at_lower_priority_and_stop_all_ends_them():
+    proc = background.run([sys.executable, "-c", "import os; print(os.nice(0))"], timeout=60)
+    assert proc.returncode == 0 and int(proc.stdout) >= background.NICE
+    # stop_all() in a process of its own: here it would also stop this session's background builds.
+    script = """
+import sys, threading, time
+import background
+out = {}
+thread = threading.Thread(target=lambda: out.update(proc=background.run(
+    [sys.executable, "-c", "import time; time.sleep(60)"], timeout=120)))
+thread.start()
+while not background._RUNNING:
+    time.sleep(0.05)
+started = time.monotonic()
+background.stop_all()
+thread.join(30)
+print(thread.is_alive(), out["proc"].returncode, round(time.monotonic() - started))
+"""
+    tests = str(Path(__file__).parent)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": tests})
+    alive, returncode, seconds = done.stdout.split()
+    assert (alive, int(returncode)) == ("False", -15) and int(seconds) < 30, done.stderr
