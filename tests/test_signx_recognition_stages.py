@@ -22,7 +22,7 @@ from pipelib.io.shards import ShardWriter, VideoArrays
 from pipelib.signx.aug_shards import write_aug_shard
 from pipelib.signx.latent_data import make_batch, open_aug_reader, read_pruned_latents
 from pipelib.signx.pruning import PruningMask, fit_pruning
-from pipelib.signx.recognition import COLUMNS, write_recognition
+from pipelib.signx.recognition import BASELINE, COLUMNS, write_recognition
 from pipelib.signx.recognizer_loading import decode, load_recognizer
 from pipelib.signx.train_recognizer import train_recognizer
 from pipelib.training.checkpoint import read_checkpoint
@@ -230,22 +230,55 @@ def _stage1_checkpoints(root) -> tuple:
     return p2g, v2p
 
 
-def test_efficiency_csv_has_positive_rates(corpus, gloss_run, tmp_path):
+def _with_pixels(corpus, root, n: int):
+    """A copy of the corpus manifest whose first ``n`` test videos have frames (random PNGs)."""
     import cv2
-
-    from pipelib.signx.efficiency import COLUMNS as EFF_COLUMNS
-    from pipelib.signx.efficiency import write_efficiency
 
     rows = corpus["rows"].copy()
     rng = np.random.default_rng(0)
-    for k in rows.index[rows["split"] == "test"][:3]:  # pixels for three test videos
-        folder = tmp_path / "frames" / rows.at[k, "id"]
+    for k in rows.index[rows["split"] == "test"][:n]:
+        folder = root / "frames" / rows.at[k, "id"]
         folder.mkdir(parents=True)
         for t in range(int(rows.at[k, "frame_count"])):
             cv2.imwrite(str(folder / f"{t:04d}.png"), rng.integers(0, 255, (24, 32, 3), dtype=np.uint8))
         rows.at[k, "source"] = str(folder)
+    manifest = root / "manifest.parquet"
+    pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), manifest)
+    return rows, manifest
+
+
+def test_recognition_from_pixels_adds_signx_video_rows(corpus, gloss_run, tmp_path):
+    from pipelib.signx.recognition import VideoCheckpoints
+
+    rows, _ = _with_pixels(corpus, tmp_path, 3)
+    pose_only = (rows["split"] == "test") & ~rows["source"].str.startswith(str(tmp_path))
+    rows.loc[pose_only, "media"] = "poses"  # five test videos come as poses only: no pixels to read
     manifest = tmp_path / "manifest.parquet"
     pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), manifest)
+    p2g, v2p = _stage1_checkpoints(tmp_path)
+    out_csv = tmp_path / "recognition.csv"
+    table = write_recognition(manifest, corpus["latents"], corpus["pruning"], {"gloss": gloss_run[1]},
+                              out_csv,
+                              {"splits": ["test"], "decoding": {"beam": 4}, "device": "cpu"},
+                              video=VideoCheckpoints(v2p, p2g))
+    assert table["system"].tolist() == ["SignX-latent-gloss"] * 2 + ["SignX-video-gloss"] * 2 + [BASELINE]
+    video = table[table["system"] == "SignX-video-gloss"].set_index("decoding")
+    latent = table[table["system"] == "SignX-latent-gloss"].set_index("decoding")
+    assert set(video.index) == {"beam4+entropy0.1", "ctc-greedy"}
+    # every test video is scored; the five without pixels count as missing (empty outputs)
+    assert (video["n_sequences"] == 8).all() and (video["n_missing"] == 5).all()
+    assert (latent["n_missing"] == 0).all()
+    # an untrained Video2Pose makes latents that say nothing: far worse than the estimators' latents
+    assert (video["WER"] > latent["WER"] + 30).all(), table[["system", "decoding", "WER"]]
+    inputs = json.dumps(json.loads((tmp_path / "recognition.csv.prov.json").read_text())["inputs"])
+    assert "v2p.pt" in inputs and "p2g.pt" in inputs
+
+
+def test_efficiency_csv_has_positive_rates(corpus, gloss_run, tmp_path):
+    from pipelib.signx.efficiency import COLUMNS as EFF_COLUMNS
+    from pipelib.signx.efficiency import write_efficiency
+
+    rows, manifest = _with_pixels(corpus, tmp_path, 3)
     p2g, v2p = _stage1_checkpoints(tmp_path)
     out_csv = tmp_path / "efficiency.csv"
     sec = {"split": "test", "max_videos": 2, "warmup": 1, "repeats": 3, "device": "cpu", "threads": 1,

@@ -252,10 +252,12 @@ def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_r
     # Which path is faster is a measurement (efficiency.csv, benchmarks/), not a timed test: on the demo's
     # 452 frames one repeat takes ~0.1 s, and a loaded CI machine measured latents 2366 vs pixels 2298
     # frames/s (spread 2073-4629) where a quiet one measured 4707 vs 2532.
-    # Recognition from Video2Pose's latents stays far better than the most frequent sequence (b57a396:
-    # 61.8, the fine-articulation language of issue 13: 48.4, against ~100); how close it comes to the
-    # estimators' latents is test_demo_signx_video_latents_recognise_nearly_as_well_as_estimator_latents.
-    assert eff.loc["pixels", "WER"] < 0.65 * baseline, eff[["WER", "tokens"]]
+    # Recognition from latents Video2Pose makes from pixels alone (recognition.csv, all 32 test videos)
+    # stays far better than the most frequent sequence; how close it comes to the estimators' latents is
+    # test_demo_signx_video_latents_recognise_nearly_as_well_as_estimator_latents.
+    video = test[test.system == "SignX-video-gloss"]
+    assert len(video) == 2 and (video["n_missing"] == 0).all()
+    assert (video["WER"] < 0.65 * baseline).all(), video[["decoding", "WER"]]
 
     close = pd.read_csv(res / "signx/closeness.csv")
     assert close["videos"].item() == (manifest.split == "test").sum()
@@ -270,14 +272,16 @@ def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_r
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 13 point 3, not met since the synthetic language carries "
-                   "meaning in finger configuration: Video2Pose sees 32x32 frames, where a hand is a few "
-                   "pixels, so its latents lose what the estimators' keep (8 test videos: WER 48.4 vs 6.5)")
+                   reason="issue 13 point 3, not met since the synthetic language carries meaning in "
+                   "finger configuration: Video2Pose's latents lose handshape detail the estimators' keep "
+                   "(32 test videos, decoder: WER 41.2 from pixels vs 16.0, 2.6x; 128 px, latent cos 0.888)")
 def test_demo_signx_video_latents_recognise_nearly_as_well_as_estimator_latents(demo_run):
-    eff = pd.read_csv(demo_run / "results/demo/efficiency.csv").set_index("path")
-    # Issue 13 asks <= 1.5x; with 8 test videos one more error is about +3 WER, hence 1.75x (b57a396's
-    # old language: 61.8 vs 44.1, 1.40x).
-    assert eff.loc["pixels", "WER"] <= 1.75 * max(eff.loc["latents", "WER"], 5.0), eff[["WER", "tokens"]]
+    rec = pd.read_csv(demo_run / "results/demo/recognition.csv")
+    test = rec[(rec.split == "test") & (rec.target == "gloss") & rec.decoding.str.startswith("beam")]
+    wer = test.set_index("system")["WER"]
+    # Issue 13 asks <= 1.5x, on all 32 test videos (the efficiency table decodes 8 for its timing).
+    assert wer["SignX-video-gloss"] <= 1.5 * wer["SignX-latent-gloss"], wer
+
 
 # The report's pages of a changed table (its own pages, and report.md's).
 REPORT_FROM_TABLE = {"report_tables": 1, "report_pages": 1}

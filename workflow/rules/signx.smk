@@ -102,6 +102,9 @@ rule signx_recognizer:
 rule signx_recognition:
     input:
         unpack(get_signx_eval_inputs),
+        frames=get_manifest_input,
+        pose2gloss="results/{ds}/signx/pose2gloss/best.pt",
+        video2pose="results/{ds}/signx/video2pose/best.pt",
     output:
         report(
             "results/{ds}/recognition.csv",

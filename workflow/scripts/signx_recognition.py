@@ -1,7 +1,7 @@
 from pipelib import runlog
 
 with runlog.job(snakemake.log[0]):
-    from pipelib.signx.recognition import write_recognition
+    from pipelib.signx.recognition import VideoCheckpoints, write_recognition
 
     write_recognition(
         manifest=snakemake.input.manifest,
@@ -11,4 +11,5 @@ with runlog.job(snakemake.log[0]):
         out_csv=snakemake.output[0],
         section=snakemake.params.recognition,
         stats_section=snakemake.params.statistics,
+        video=VideoCheckpoints(snakemake.input.video2pose, snakemake.input.pose2gloss),
     )

@@ -64,13 +64,11 @@ from pipelib.metrics.slrtp import wer
 from pipelib.sections import SectionError, from_section
 from pipelib.signx.efficiency_section import SECTION, EfficiencySection
 from pipelib.signx.frame_pairs import PIXEL_MEDIA
-from pipelib.signx.frames_input import entry_frames
 from pipelib.signx.latent_data import read_pruned_latents
-from pipelib.signx.pose2gloss import load_pose2gloss
 from pipelib.signx.pruning import PruningMask
 from pipelib.signx.recognition import decoding_options
 from pipelib.signx.recognizer_loading import LoadedRecognizer, load_recognizer
-from pipelib.signx.video2pose import latents_from_video, load_video2pose, trained_stride
+from pipelib.signx.video_latents import VideoFrontEnd
 from pipelib.training.device import resolve_device
 
 log = logging.getLogger("pipelib.signx")
@@ -162,13 +160,7 @@ def efficiency_table(manifest: str | os.PathLike[str], latent_shards: Sequence[s
     mask = PruningMask.load(pruning_json)
     rec = load_recognizer(checkpoints[opts["target"]], map_location=device)
     rec.model.to(device).eval()
-    video2pose = load_video2pose(video2pose_ckpt).to(device).eval()
-    stride = trained_stride(video2pose_ckpt)  # every frame gets a latent, made at the trained spacing
-    pose2gloss, _ = load_pose2gloss(pose2gloss_ckpt)
-    pose2gloss = pose2gloss.to(device).eval()
-    if pose2gloss.cfg.d_latent != mask.dim:
-        raise ValueError(f"{pose2gloss_ckpt} makes {pose2gloss.cfg.d_latent}-d latents but {pruning_json} "
-                         f"was fitted on {mask.dim}; use the Pose2Gloss checkpoint the latents came from")
+    front = VideoFrontEnd.load(video2pose_ckpt, pose2gloss_ckpt, mask, device)
 
     frame = read_manifest(manifest)
     rows = frame[(frame["split"] == opts["split"]) & frame["media"].isin(PIXEL_MEDIA)]
@@ -179,22 +171,17 @@ def efficiency_table(manifest: str | os.PathLike[str], latent_shards: Sequence[s
     if rows.empty:
         raise ValueError(f"{SECTION}.split: no {opts['split']!r} video has both pixels (media frames/video) "
                          "and latents; pick a split with videos")
-    size = video2pose.config.image_size
-    pixel_in = [torch.from_numpy(entry_frames(r, size))[None].to(device)   # (1, T, 3, S, S)
-                for r in rows.to_dict("records")]
+    pixel_in = [front.frames(r) for r in rows.to_dict("records")]                 # (1, T, 3, S, S)
     latent_in = [torch.from_numpy(latents[v])[None].to(device) for v in rows["id"]]  # (1, T, D)
     dec = decoding_options({}, rec)
     how = opts["head"]
-    keep = torch.as_tensor(mask.kept_indices, device=device)
 
     def from_latents(x: torch.Tensor) -> tuple[list[int], float]:
         return _recognise(rec, x, how, dec), 0.0
 
     def from_pixels(frames: torch.Tensor) -> tuple[list[int], float]:
         start = time.perf_counter()
-        pad = torch.zeros(frames.shape[:2], dtype=torch.bool, device=device)  # (1, T)
-        z = latents_from_video(video2pose, pose2gloss.encode, frames, pad, stride)  # (1, T, d_latent)
-        z = z.index_select(-1, keep)                                           # (1, T, kept_width)
+        z = front.latents(frames)  # (1, T, kept_width)
         _sync(device)
         frontend = time.perf_counter() - start
         return _recognise(rec, z, how, dec), frontend

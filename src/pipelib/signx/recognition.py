@@ -2,9 +2,12 @@
 
 Every row scores one system's outputs against one reference kind on one split. Columns:
 
-- ``system``: ``SignX-latent-<target>`` (the averaged recogniser trained for ``target``) or
-  ``most-frequent-train`` (the constant baseline: always the train split's most frequent gloss
-  sequence, or most frequent sentence, ties to the alphabetically first)
+- ``system``: ``SignX-latent-<target>`` (the averaged recogniser trained for ``target``, on the latents
+  the estimators' fused features make), ``SignX-video-<target>`` (the same recogniser on latents made
+  from pixels alone: frames -> Video2Pose -> Pose2Gloss encoder -> pruning, ``pipelib.signx.video_latents``;
+  SignX's RGB-only inference; videos without frames count as missing) or ``most-frequent-train`` (the
+  constant baseline: always the train split's most frequent gloss sequence, or most frequent sentence,
+  ties to the alphabetically first)
 - ``target``: what the row is scored against: ``gloss`` (manifest column gloss) or ``text`` (column text)
 - ``decoding``: ``beam<B>+entropy<a>`` (decoder beam search with the attention-entropy penalty,
   Algorithm 3), ``ctc-greedy`` (the encoder's CTC head, glosses only), ``constant`` (baselines)
@@ -30,6 +33,7 @@ Config section ``signx.recognition``::
     batch_size: 8
     decoding: {beam: 8, entropy_penalty: 0.1, max_output_length: 64}   # each key defaults to the
                            # checkpoint's own (signx.recognizer.decoding at training time)
+    device: auto           # where Video2Pose makes the SignX-video rows' latents (auto: cuda if any)
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +60,9 @@ from pipelib.signx.pruning import PruningMask
 from pipelib.signx.recognition_section import SECTION, RecognitionSection
 from pipelib.signx.recognizer_config import DecodingConfig
 from pipelib.signx.recognizer_loading import LoadedRecognizer, decode, load_recognizer
+from pipelib.signx.video_latents import VideoFrontEnd
 from pipelib.training.checkpoint import weights_sha256
+from pipelib.training.device import resolve_device
 
 log = logging.getLogger("pipelib.signx")
 
@@ -65,6 +72,14 @@ P_COLUMNS = ["WER_p_vs_baseline", "BLEU-4_p_vs_baseline"]
 COLUMNS = ["system", "target", "decoding", "split", "n_sequences", "n_missing", *METRICS, "checkpoint",
            "warning", *INTERVAL_COLUMNS, *P_COLUMNS]
 BASELINE = "most-frequent-train"
+
+
+@dataclass(frozen=True)
+class VideoCheckpoints:
+    """The RGB-only front end's checkpoints (``pipelib.signx.video_latents``)."""
+
+    video2pose: str | os.PathLike[str]
+    pose2gloss: str | os.PathLike[str]
 
 
 def score_outputs(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
@@ -154,8 +169,10 @@ def decoding_options(section: Mapping[str, Any], rec: LoadedRecognizer) -> dict[
 
 
 def recognise_split(rec: LoadedRecognizer, latents: Mapping[str, Any], split: SplitText,
-                    section: Mapping[str, Any], label: str, checkpoint: str) -> list[dict[str, Any]]:
-    """Rows of one recogniser on one split: decoder beam search on its target, CTC greedy on glosses."""
+                    section: Mapping[str, Any], label: str, checkpoint: str,
+                    source: str = "latent") -> list[dict[str, Any]]:
+    """Rows of one recogniser on one split: decoder beam search on its target, CTC greedy on glosses;
+    ``source`` names where the latents came from (``latent``: the estimators, ``video``: pixels)."""
     opts = decoding_options(section, rec)
     batch_size = int(section.get("batch_size", 8))
     present = [v for v in split.ids if v in latents]
@@ -170,13 +187,13 @@ def recognise_split(rec: LoadedRecognizer, latents: Mapping[str, Any], split: Sp
         hyps = [by_id.get(split.ids[k], "") for k in keep]
         refs = [split.references(target)[k] for k in keep]
         how = f"beam{opts['beam']}+entropy{opts['entropy_weight']:g}"
-        rows.append(_row(f"SignX-latent-{target}", target, how, label, hyps, refs, n_missing, checkpoint))
+        rows.append(_row(f"SignX-{source}-{target}", target, how, label, hyps, refs, n_missing, checkpoint))
     gkeep = _scored(split, "gloss")
     if rec.model.cfg.ctc_weight > 0 and gkeep:
         ids = decode(rec.model, x, "ctc", batch_size) if x else []
         by_id = {v: rec.gloss_vocab.decode(h) for v, h in zip(present, ids, strict=True)}
         hyps = [by_id.get(split.ids[k], "") for k in gkeep]
-        rows.append(_row(f"SignX-latent-{target}", "gloss", "ctc-greedy", label, hyps,
+        rows.append(_row(f"SignX-{source}-{target}", "gloss", "ctc-greedy", label, hyps,
                          [split.glosses[k] for k in gkeep], n_missing, checkpoint))
     return rows
 
@@ -199,14 +216,20 @@ def baseline_rows(train: SplitText, split: SplitText, label: str,
 def recognition_table(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
                       pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
                       section: Mapping[str, Any],
-                      stats_section: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                      stats_section: Mapping[str, Any] | None = None,
+                      video: VideoCheckpoints | None = None) -> pd.DataFrame:
     """Rows (``COLUMNS``) for every checkpoint and baseline on every configured split, with bootstrap
-    intervals and paired tests against the baseline (``stats_section``: ``evaluation.statistics``)."""
+    intervals and paired tests against the baseline (``stats_section``: ``evaluation.statistics``);
+    with ``video``, also every checkpoint on latents made from the split's pixels."""
     section = dict(section or {})
     splits = list(RecognitionSection.from_dict(section).splits)
     frame = read_manifest(manifest)
     mask = PruningMask.load(pruning_json)
     train = split_text(frame, "train")
+    front = None
+    if video is not None:
+        device = resolve_device(RecognitionSection.from_dict(section).device, f"{SECTION}.device")
+        front = VideoFrontEnd.load(video.video2pose, video.pose2gloss, mask, device)
     loaded = {}
     for target, path in checkpoints.items():
         rec = load_recognizer(path)
@@ -221,6 +244,12 @@ def recognition_table(manifest: str | os.PathLike[str], latent_shards: Sequence[
         latents = read_pruned_latents(latent_shards, split.ids, mask, f"recognition {split_name}")
         for rec, ckpt in loaded.values():
             rows += recognise_split(rec, latents, split, section, split_name, ckpt)
+        if front is not None:
+            made = front.of_videos(frame[frame["split"] == split_name].to_dict("records"))
+            log.info("recognition %s: latents from pixels for %d of %d videos", split_name, len(made),
+                     len(split))
+            for rec, ckpt in loaded.values():
+                rows += recognise_split(rec, made, split, section, split_name, ckpt, source="video")
         rows += baseline_rows(train, split, split_name, ["gloss"] + (["text"] if "text" in loaded else []))
     outputs = [r.pop("_outputs") for r in rows]
     return add_intervals(pd.DataFrame(rows, columns=COLUMNS), outputs, stats_section)
@@ -229,12 +258,15 @@ def recognition_table(manifest: str | os.PathLike[str], latent_shards: Sequence[
 def write_recognition(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
                       pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
                       out_csv: str | os.PathLike[str], section: Mapping[str, Any],
-                      stats_section: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                      stats_section: Mapping[str, Any] | None = None,
+                      video: VideoCheckpoints | None = None) -> pd.DataFrame:
     """Score the recognisers (``{target: averaged.pt}``) and write ``out_csv`` + its ``.prov.json``."""
-    table = recognition_table(manifest, latent_shards, pruning_json, checkpoints, section, stats_section)
+    table = recognition_table(manifest, latent_shards, pruning_json, checkpoints, section, stats_section,
+                              video)
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
-    inputs = [str(manifest), str(pruning_json), *map(str, latent_shards), *map(str, checkpoints.values())]
+    inputs = [str(manifest), str(pruning_json), *map(str, latent_shards), *map(str, checkpoints.values()),
+              *([str(video.video2pose), str(video.pose2gloss)] if video is not None else [])]
     prov = provenance.collect(dict(section), inputs=inputs,
                               extra={"columns": COLUMNS, "deterministic": True,
                                      "statistics": statistics.settings(stats_section)})

@@ -23,6 +23,7 @@ class RecognitionSection:
     split: str | None = None
     batch_size: int = 8
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    device: str = "auto"  # auto | cpu | cuda: where Video2Pose runs for the SignX-video rows
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, where: str = SECTION) -> RecognitionSection:
