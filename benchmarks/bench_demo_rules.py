@@ -123,6 +123,8 @@ def training_runs(results: Path) -> pd.DataFrame:
     """Every history.csv under ``results``: epochs, seconds and the data-wait fraction when recorded."""
     rows = []
     for hist in sorted(results.rglob("history.csv")):
+        if "mlartifacts" in hist.relative_to(results).parts:  # MLflow's copy of a run's own history.csv
+            continue
         h = pd.read_csv(hist)
         seconds = h["seconds"] if "seconds" in h else pd.Series(1.0, index=h.index)
         wait = float("nan")
