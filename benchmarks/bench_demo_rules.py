@@ -22,8 +22,9 @@ With ``--retrain RUN[,RUN...]`` (``video2pose``, ``pose2gloss``, ``recognizer_gl
 it instead trains those SignX runs again, with the library on ``PYTHONPATH``, from the finished build's
 inputs (``results/<dataset>/``: manifest, fused shards, stage-1 checkpoint, augmentation and latent shards,
 pruning mask; only read) and each run's recorded section (its ``config.json``) with ``train.epochs`` set
-to ``--epochs`` and tracking off, into ``--workdir``; it prints per epoch the seconds and the data-wait
-fraction, and the ``weights_sha256`` of the last epoch's weights. Run it once per code version on the
+to ``--epochs`` (0: as recorded) and tracking off, into ``--workdir``; it prints per epoch the seconds
+and the data-wait fraction, and the ``weights_sha256`` of the last epoch's weights (with ``--epochs 0``
+also whether they equal the build's own ``last.pt``). Run it once per code version on the
 same build (``PYTHONPATH=<old>/src`` then ``<new>/src``): the fractions compare the versions, the hashes
 say whether they train the same weights.
 """
@@ -141,13 +142,14 @@ RETRAINABLE = ("video2pose", "pose2gloss", "recognizer_gloss", "recognizer_text"
 
 
 def _section(results: Path, run: str, epochs: int) -> dict[str, Any]:
-    """The section a finished run was trained with, with ``epochs`` epochs and tracking off."""
+    """The section a finished run was trained with, with ``epochs`` epochs (0: as recorded) and tracking
+    off."""
     recorded = results / "signx" / run / "config.json"
     if not recorded.exists():
         raise SystemExit(f"{recorded} does not exist: --retrain needs a finished build of the run")
     section = json.loads(recorded.read_text())["model"]["section"]
     train = dict(section.get("train") or {})
-    train.update(epochs=epochs, tracking={"enabled": False})
+    train.update(tracking={"enabled": False}, **({"epochs": epochs} if epochs > 0 else {}))
     return {**section, "train": train}
 
 
@@ -170,6 +172,13 @@ def retrain(results: Path, run: str, epochs: int, run_dir: Path) -> Path:
                          sorted((signx / "latents").glob("shard*.h5")), signx / "pruning.json", run_dir,
                          section, run.removeprefix("recognizer_"))
     return run_dir / "last.pt"
+
+
+def same_weights(a: Path, b: Path) -> bool | None:
+    """Whether two checkpoints hold the same weights (None when ``a`` does not exist)."""
+    from pipelib.training.checkpoint import weights_sha256
+
+    return weights_sha256(a) == weights_sha256(b) if a.exists() else None
 
 
 def retrain_runs(directory: Path, dataset: str, runs: list[str], epochs: int, workdir: Path) -> None:
@@ -196,7 +205,9 @@ def retrain_runs(directory: Path, dataset: str, runs: list[str], epochs: int, wo
         rows.append({"run": run, "epochs": len(h), "job_s": wall, "epoch_s": summary["epoch_s"],
                      "data_wait_fraction": summary["data_wait_fraction"],
                      "later_epochs_wait": later,
-                     "weights_sha256": weights_sha256(last)[:16]})
+                     "weights_sha256": weights_sha256(last)[:16],
+                     "same_as_build": same_weights(results / "signx" / run / "last.pt", last) if epochs == 0
+                     else None})
     print(f"\n== retrained under {workdir} (data_wait_fraction: weighted by epoch seconds; "
           f"later_epochs_wait: mean of epochs 2..)")
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
@@ -209,7 +220,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=15, help="how many of the slowest jobs to list")
     parser.add_argument("--retrain", help=f"comma-separated runs of {', '.join(RETRAINABLE)} to train again "
                         "(see the module docstring) instead of reading the build's records")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per retrained run")
+    parser.add_argument("--epochs", type=int, default=5,
+                        help="epochs per retrained run (0: as the build trained it, so that the weights "
+                        "can be compared with the build's last.pt)")
     parser.add_argument("--workdir", default=None, help="where retrained runs go (outside --directory)")
     args = parser.parse_args()
     directory = Path(args.directory)

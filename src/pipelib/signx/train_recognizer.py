@@ -10,13 +10,14 @@ Config section ``signx.recognizer`` (:class:`RecognizerSection`)::
     train: {...}           # TrainConfig; monitor/mode default to the target's dev metric
 
 The model is trained on the augmentation shards (a random version of every training video per epoch,
-fixed by (train.seed, epoch, video); versions read once stay in memory up to 1 GiB, and batches are
-built ahead in a background thread) and selected on the dev videos' pruned latents. The dev metric the
-trainer monitors, and the checkpoints are averaged by, is the decoded output's quality rather than the
-loss, because the paper ranks checkpoints by dev WER and a label-smoothed loss does not track the
-decoded sequences: ``wer`` (mode min) of the decoder's glosses for ``target: gloss``; ``bleu4``
-(mode max) of the decoder's sentences for ``target: text``. ``loss`` and ``ctc_wer`` (CTC greedy on
-the glosses) are logged too, and ``train.monitor`` may name any of them.
+fixed by (train.seed, epoch, video); versions read once stay in memory up to
+``pipelib.signx.data.CACHE_BYTES``, and batches are built ahead in a background thread) and selected on
+the dev videos' pruned latents. The dev metric the trainer monitors, and the checkpoints are averaged
+by, is the decoded output's quality rather than the loss, because the paper ranks checkpoints by dev WER
+and a label-smoothed loss does not track the decoded sequences: ``wer`` (mode min) of the decoder's
+glosses for ``target: gloss``; ``bleu4`` (mode max) of the decoder's sentences for ``target: text``.
+``loss`` and ``ctc_wer`` (CTC greedy on the glosses) are logged too, and ``train.monitor`` may name any
+of them.
 
 The run directory follows the trainer's layout (best.pt, last.pt, history.csv, top-k epoch files when
 ``train.keep_top_k`` is available); ``averaged.pt`` is the mean of the best ``average_top_k``
