@@ -17,6 +17,16 @@ results``). Prints:
 4. every ``history.csv`` under ``results/<dataset>/``: epochs, epoch seconds in all and, where the trainer
    recorded it, ``train/data_wait_fraction`` (the part of training step time spent waiting for data;
    mean over epochs, weighted by epoch seconds; target <= 0.05).
+
+With ``--retrain RUN[,RUN...]`` (``video2pose``, ``pose2gloss``, ``recognizer_gloss``, ``recognizer_text``)
+it instead trains those SignX runs again, with the library on ``PYTHONPATH``, from the finished build's
+inputs (``results/<dataset>/``: manifest, fused shards, stage-1 checkpoint, augmentation and latent shards,
+pruning mask; only read) and each run's recorded section (its ``config.json``) with ``train.epochs`` set
+to ``--epochs`` (0: as recorded) and tracking off, into ``--workdir``; it prints per epoch the seconds
+and the data-wait fraction, and the ``weights_sha256`` of the last epoch's weights (with ``--epochs 0``
+also whether they equal the build's own ``last.pt``). Run it once per code version on the
+same build (``PYTHONPATH=<old>/src`` then ``<new>/src``): the fractions compare the versions, the hashes
+say whether they train the same weights.
 """
 
 from __future__ import annotations
@@ -24,9 +34,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -111,6 +124,8 @@ def training_runs(results: Path) -> pd.DataFrame:
     """Every history.csv under ``results``: epochs, seconds and the data-wait fraction when recorded."""
     rows = []
     for hist in sorted(results.rglob("history.csv")):
+        if "mlartifacts" in hist.relative_to(results).parts:  # MLflow's copy of a run's own history.csv
+            continue
         h = pd.read_csv(hist)
         seconds = h["seconds"] if "seconds" in h else pd.Series(1.0, index=h.index)
         wait = float("nan")
@@ -123,13 +138,100 @@ def training_runs(results: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "epochs", "epoch_s", "data_wait_fraction"])
 
 
+RETRAINABLE = ("video2pose", "pose2gloss", "recognizer_gloss", "recognizer_text")
+
+
+def _section(results: Path, run: str, epochs: int) -> dict[str, Any]:
+    """The section a finished run was trained with, with ``epochs`` epochs (0: as recorded) and tracking
+    off."""
+    recorded = results / "signx" / run / "config.json"
+    if not recorded.exists():
+        raise SystemExit(f"{recorded} does not exist: --retrain needs a finished build of the run")
+    section = json.loads(recorded.read_text())["model"]["section"]
+    train = dict(section.get("train") or {})
+    train.update(tracking={"enabled": False}, **({"epochs": epochs} if epochs > 0 else {}))
+    return {**section, "train": train}
+
+
+def retrain(results: Path, run: str, epochs: int, run_dir: Path) -> Path:
+    """Train one SignX run again from the build's inputs into ``run_dir`` (started over); returns last.pt."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    section = _section(results, run, epochs)
+    manifest = results / "manifest.parquet"
+    fused = sorted((results / "fused").glob("shard*.h5"))
+    signx = results / "signx"
+    if run == "video2pose":
+        from pipelib.signx.train_video2pose import train_video2pose
+        train_video2pose(manifest, fused, signx / "pose2gloss" / "best.pt", run_dir, section)
+    elif run == "pose2gloss":
+        from pipelib.signx.train_pose2gloss import train_pose2gloss
+        train_pose2gloss(manifest, fused, run_dir, section)
+    else:
+        from pipelib.signx.train_recognizer import train_recognizer
+        train_recognizer(manifest, sorted((signx / "aug").glob("shard*.h5")),
+                         sorted((signx / "latents").glob("shard*.h5")), signx / "pruning.json", run_dir,
+                         section, run.removeprefix("recognizer_"))
+    return run_dir / "last.pt"
+
+
+def same_weights(a: Path, b: Path) -> bool | None:
+    """Whether two checkpoints hold the same weights (None when ``a`` does not exist)."""
+    from pipelib.training.checkpoint import weights_sha256
+
+    return weights_sha256(a) == weights_sha256(b) if a.exists() else None
+
+
+def retrain_runs(directory: Path, dataset: str, runs: list[str], epochs: int, workdir: Path) -> None:
+    """Retrain ``runs`` (see the module docstring) and print their per-epoch data-wait fractions."""
+    from pipelib.training.checkpoint import weights_sha256
+
+    unknown = sorted(set(runs) - set(RETRAINABLE))
+    if unknown:
+        raise SystemExit(f"--retrain: unknown run(s) {unknown}; choose from {list(RETRAINABLE)}")
+    results = (directory / "results" / dataset).resolve()
+    workdir = workdir.resolve()
+    if workdir.is_relative_to(directory.resolve()):
+        raise SystemExit(f"--workdir {workdir} lies inside --directory {directory}; pick a scratch folder")
+    rows = []
+    for run in runs:
+        started = time.monotonic()
+        last = retrain(results, run, epochs, workdir / run)
+        wall = time.monotonic() - started
+        h = pd.read_csv(workdir / run / "history.csv")
+        print(f"\n== {run}: {len(h)} epochs, job {wall:.1f} s")
+        print(h[["epoch", "seconds", WAIT_COLUMN]].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        summary = training_runs(workdir / run).iloc[0]
+        later = float(h[WAIT_COLUMN].iloc[1:].mean()) if len(h) > 1 else float("nan")
+        rows.append({"run": run, "epochs": len(h), "job_s": wall, "epoch_s": summary["epoch_s"],
+                     "data_wait_fraction": summary["data_wait_fraction"],
+                     "later_epochs_wait": later,
+                     "weights_sha256": weights_sha256(last)[:16],
+                     "same_as_build": same_weights(results / "signx" / run / "last.pt", last) if epochs == 0
+                     else None})
+    print(f"\n== retrained under {workdir} (data_wait_fraction: weighted by epoch seconds; "
+          f"later_epochs_wait: mean of epochs 2..)")
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--directory", default=".", help="the Snakemake working directory of the run")
     parser.add_argument("--dataset", default="demo", help="results/<dataset>/ holds the training runs")
     parser.add_argument("--jobs", type=int, default=15, help="how many of the slowest jobs to list")
+    parser.add_argument("--retrain", help=f"comma-separated runs of {', '.join(RETRAINABLE)} to train again "
+                        "(see the module docstring) instead of reading the build's records")
+    parser.add_argument("--epochs", type=int, default=5,
+                        help="epochs per retrained run (0: as the build trained it, so that the weights "
+                        "can be compared with the build's last.pt)")
+    parser.add_argument("--workdir", default=None, help="where retrained runs go (outside --directory)")
     args = parser.parse_args()
     directory = Path(args.directory)
+    if args.retrain:
+        if not args.workdir:
+            parser.error("--retrain needs --workdir")
+        retrain_runs(directory, args.dataset, [r for r in args.retrain.split(",") if r], args.epochs,
+                     Path(args.workdir))
+        return
     jobs = read_jobs(directory)
     pd.set_option("display.width", 160)
     pd.set_option("display.max_colwidth", 70)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipelib.datasets.errors import DatasetError
-from pipelib.datasets.frames import iter_frames, list_frames, probe_video, verify_source
+from pipelib.datasets.frames import iter_frames, list_frames, probe_video, read_strided, verify_source
 
 
 def _image(i: int, h: int = 12, w: int = 10) -> np.ndarray:
@@ -124,6 +124,23 @@ def test_video_frame_count_and_decoding(tmp_path):
     assert verify_source(path, "video", "quick") == (7, None)
     frames = list(iter_frames(path, "video"))
     assert len(frames) == 7 and frames[0].shape == (24, 32, 3) and frames[0].dtype == np.uint8
+
+
+def test_read_strided_equals_every_nth_frame_of_iter_frames(tmp_path):
+    folder = _folder(tmp_path / "f", 7)
+    video = _video(tmp_path / "clip.mp4", 7)
+    for source, media in ((folder, "frames"), (video, "video")):
+        every = list(iter_frames(source, media))
+        for stride in (1, 2, 3, 7, 9):
+            kept, total = read_strided(source, media, stride)
+            assert total == 7 and len(kept) == len(every[::stride])
+            assert all(np.array_equal(a, b) for a, b in zip(kept, every[::stride], strict=True))
+    (folder / "images0002.png").write_bytes(b"not a png")   # skipped at stride 3, decoded at stride 1
+    assert read_strided(folder, "frames", 3)[1] == 7
+    with pytest.raises(DatasetError, match="images0002.png"):
+        read_strided(folder, "frames", 1)
+    with pytest.raises(ValueError, match="stride"):
+        read_strided(folder, "frames", 0)
 
 
 def test_unreadable_and_missing_video_rejected(tmp_path):

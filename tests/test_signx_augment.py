@@ -7,6 +7,7 @@ import pickle
 import h5py
 import numpy as np
 import pytest
+import torch
 
 from pipelib.signx.aug_shards import (
     INDEX_GROUP,
@@ -224,6 +225,39 @@ def test_reader_train_draws_versions_eval_gives_original(tmp_path):
         clone = pickle.loads(pickle.dumps(reader))  # DataLoader workers get their own handles
         assert np.array_equal(clone.get("0", train=False), videos[0][1])
         clone.close()
+
+
+def test_reader_cache_gives_the_same_arrays_and_batches_within_its_budget(tmp_path):
+    from pipelib.batching import batch_indices
+    from pipelib.signx.latent_data import make_batch
+
+    videos = _videos()
+    write_aug_shard(videos[:3], tmp_path / "s0.h5", CFG, N_AUG, seed=1)
+    write_aug_shard(videos[3:], tmp_path / "s1.h5", CFG, N_AUG, seed=1)
+    paths = [tmp_path / "s0.h5", tmp_path / "s1.h5"]
+    ids = [i for i, _ in videos]
+    labels = {v: [k % 5 + 4, 4] for k, v in enumerate(ids)}
+    with AugShardReader(paths, N_AUG, seed=4) as plain, \
+            AugShardReader(paths, N_AUG, seed=4, cache_bytes=1 << 20) as cached:
+        for epoch in range(1, 6):  # the recogniser's batches: a drawn version per (seed, epoch, video)
+            for idx in batch_indices(len(ids), 4, shuffle=True, seed=8, epoch=epoch):
+                vids = [ids[i] for i in idx]
+                ys = [labels[v] for v in vids]
+                a = make_batch([plain.get(v, train=True, epoch=epoch) for v in vids], ys)
+                b = make_batch([cached.get(v, train=True, epoch=epoch) for v in vids], ys)
+                assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        first = cached.get("2", train=True, epoch=1)
+        assert cached.get("2", train=True, epoch=1) is first and not first.flags.writeable
+        assert plain.get("2", train=True, epoch=1) is not plain.get("2", train=True, epoch=1)
+        clone = pickle.loads(pickle.dumps(cached))  # workers start with an empty cache of their own
+        assert clone._cache == {} and np.array_equal(clone.get("2", train=True, epoch=1), first)
+        clone.close()
+    one = videos[0][1].nbytes
+    with AugShardReader(paths, N_AUG, cache_bytes=one) as small:  # room for video 0's original only
+        x = small.read("0")
+        assert small.read("0") is x
+        y = small.read("1")
+        assert small.read("1") is not y and np.array_equal(small.read("1"), y) and y.flags.writeable
 
 
 def test_reader_checks_shards(tmp_path):

@@ -17,8 +17,9 @@ from pipelib.estimators.base import FUSED_DIM
 from pipelib.io import shards
 from pipelib.signx import train_pose2gloss as tp
 from pipelib.signx.closeness_stage import evaluate_closeness
-from pipelib.signx.data import fused_video, pose_batch
-from pipelib.signx.frame_pairs import FramePair
+from pipelib.signx.data import FusedCorpus, fused_video, pose_batch, split_rows
+from pipelib.signx.frame_pairs import FramePair, PairSet, load_pair, pair_batch, pixel_rows
+from pipelib.signx.frames_input import entry_frames
 from pipelib.signx.latents import extract_latents
 from pipelib.signx.pose2gloss import load_pose2gloss
 from pipelib.signx.train_video2pose import train_video2pose, train_window
@@ -102,6 +103,37 @@ def test_fused_corpus_keeps_videos_read_up_to_its_budget(tmp_path):
         np.testing.assert_array_equal(corpus.get("t2").features, b.features)
     with FusedCorpus(fused, cache_bytes=0) as corpus:
         assert corpus.get("t0") is not corpus.get("t0")
+
+
+def _old_pair(row, corpus, size, stride):
+    """load_pair as it was built before strided decoding: every frame prepared, then sliced."""
+    frames = entry_frames(row, size)                                          # (T_f, 3, S, S)
+    fused = corpus.get(str(row["id"]))
+    step = slice(0, min(len(frames), fused.n_frames), stride)
+    return FramePair(fused.video_id, frames[step], fused.features[step], fused.slot_mask[step],
+                     fused.mask[step])
+
+
+def test_strided_pairs_and_batches_equal_the_decode_everything_construction(tmp_path):
+    manifest, fused = _build(tmp_path)
+    frames_dir = tmp_path / "frames"
+    (frames_dir / "t0" / "0005.png").unlink()                                # t0: 5 on disk, 6 fused
+    cv2.imwrite(str(frames_dir / "t1" / "0005.png"), np.zeros((12, 10, 3), np.uint8))  # t1: 6 and 5
+    with FusedCorpus(fused) as corpus:
+        rows = pixel_rows(split_rows(manifest, "train"), corpus, "train")
+        for stride in (1, 2, 3, 4):
+            for _, row in rows.iterrows():
+                new, old = load_pair(row, corpus, 8, stride), _old_pair(row, corpus, 8, stride)
+                for field in ("frames", "features", "slot_mask", "mask"):
+                    a, b = getattr(new, field), getattr(old, field)
+                    assert a.dtype == b.dtype and np.array_equal(a, b), (row["id"], stride, field)
+            pairs = PairSet(rows, corpus, 8, stride, cache=True)
+            idx = [2, 0, 1]
+            new_batch = pair_batch([pairs.get(i) for i in idx])
+            old_batch = pair_batch([_old_pair(rows.iloc[i], corpus, 8, stride) for i in idx])
+            assert new_batch.keys() == old_batch.keys()
+            for key in new_batch:
+                assert torch.equal(new_batch[key], old_batch[key]), (stride, key)
 
 
 def test_pose2gloss_vocab_from_train_split_and_checkpoint_is_self_contained(trained):

@@ -284,3 +284,41 @@ def iter_frames(source: Path, media: str) -> Iterator[np.ndarray]:
             cap.release()
     else:
         raise ValueError(f"iter_frames reads media 'frames' and 'video', not {media!r}")
+
+
+def read_strided(source: Path, media: str, stride: int = 1) -> tuple[list[np.ndarray], int]:
+    """Frames 0, stride, 2 stride, ... of a frame folder or video file, decoded (H, W, 3) BGR uint8, as
+    :func:`iter_frames` yields them, and the number of frames the source has in all.
+
+    The frames in between are not decoded into images: a folder's files are not read (the manifest's
+    verification checked them), a video's are grabbed but not retrieved. Errors as :func:`iter_frames`.
+    """
+    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+        raise ValueError(f"frame stride must be an int >= 1, got {stride!r}")
+    source = Path(source)
+    kept: list[np.ndarray] = []
+    if media == "frames":
+        paths = list_frames(source)
+        if not paths:
+            raise DatasetError(f"frame folder {source} does not exist or holds no .png/.jpg frames")
+        for p in paths[::stride]:
+            image, reason = _read_checked(p)
+            if reason:
+                raise DatasetError(f"{source}: {reason}")
+            kept.append(image)
+        return kept, len(paths)
+    if media == "video":
+        cap = _open_video(source)
+        n = 0
+        try:
+            while cap.grab():  # read() is grab() then retrieve(): the kept frames come out the same
+                if n % stride == 0:
+                    ok, frame = cap.retrieve()
+                    if not ok:
+                        break
+                    kept.append(frame)
+                n += 1
+        finally:
+            cap.release()
+        return kept, n
+    raise ValueError(f"read_strided reads media 'frames' and 'video', not {media!r}")

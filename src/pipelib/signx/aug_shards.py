@@ -203,13 +203,19 @@ class AugShardReader:
     """Random access to the originals and augmented versions of a set of augmentation shards.
 
     The index -> file map is built once; files are opened on first use and kept open (one h5py
-    handle per file, reopened in a forked child such as a DataLoader worker).
+    handle per file, reopened in a forked child such as a DataLoader worker). With ``cache_bytes`` > 0
+    the arrays read stay in memory (read-only) until that many bytes are held, so that a training run
+    reads each version from disk once instead of once per epoch that draws it.
     """
 
-    def __init__(self, paths: Iterable[str | os.PathLike[str]], n_aug: int, seed: int = 0) -> None:
+    def __init__(self, paths: Iterable[str | os.PathLike[str]], n_aug: int, seed: int = 0,
+                 cache_bytes: int = 0) -> None:
         self.paths = [Path(p) for p in paths]
         self.n_aug = int(n_aug)
         self.seed = int(seed)
+        self.cache_bytes = int(cache_bytes)
+        self._cache: dict[str, np.ndarray] = {}  # version key -> array read
+        self._cached_bytes = 0
         self._rng = np.random.default_rng(self.seed)
         self._where: dict[str, tuple[int, int]] = {}  # index -> (file number, row in its _index)
         self._lengths: list[np.ndarray] = []
@@ -276,7 +282,16 @@ class AugShardReader:
         k, _ = self._locate(index)
         if version is not None and not 0 <= version < self.n_aug:
             raise ValueError(f"version {version} out of range: the shards hold 0..{self.n_aug - 1}")
-        return self._file(k)[version_key(index, version)][()]
+        key = version_key(index, version)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        array = self._file(k)[key][()]
+        if self._cached_bytes + array.nbytes <= self.cache_bytes:
+            array.setflags(write=False)
+            self._cache[key] = array
+            self._cached_bytes += array.nbytes
+        return array
 
     def _file(self, k: int) -> h5py.File:
         if os.getpid() != self._pid:  # forked: the parent's HDF5 handles must not be shared
@@ -288,10 +303,11 @@ class AugShardReader:
         return h5
 
     def close(self) -> None:
-        """Close every open file."""
+        """Close every open file and drop the cached arrays."""
         for h5 in self._handles.values():
             h5.close()
         self._handles = {}
+        self._cache, self._cached_bytes = {}, 0
 
     def __enter__(self) -> AugShardReader:
         return self
@@ -302,6 +318,7 @@ class AugShardReader:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_handles"] = {}
+        state["_cache"], state["_cached_bytes"] = {}, 0
         return state
 
 

@@ -19,7 +19,7 @@ import torch
 
 from pipelib.batching import pad_sequences
 from pipelib.signx.data import FusedCorpus
-from pipelib.signx.frames_input import entry_frames
+from pipelib.signx.frames_input import entry_frames_strided
 
 log = logging.getLogger("pipelib.signx")
 PIXEL_MEDIA = ("frames", "video")
@@ -44,15 +44,17 @@ class FramePair:
 
 
 def load_pair(row: Mapping[str, Any], corpus: FusedCorpus, image_size: int, stride: int = 1) -> FramePair:
-    """Frames of a manifest row lined up with its fused features, every ``stride``-th frame."""
-    frames = entry_frames(row, image_size)                                  # (T_f, 3, S, S)
+    """Frames of a manifest row lined up with its fused features, every ``stride``-th frame (only those
+    frames are decoded)."""
+    frames, total = entry_frames_strided(row, image_size, stride)           # (ceil(T_f / stride), 3, S, S)
     fused = corpus.get(str(row["id"]))
-    n = min(len(frames), fused.n_frames)
-    if len(frames) != fused.n_frames:
+    n = min(total, fused.n_frames)
+    if total != fused.n_frames:
         log.warning("video %s: %d decoded frames but %d fused frames; using the first %d", row["id"],
-                    len(frames), fused.n_frames, n)
+                    total, fused.n_frames, n)
     step = slice(0, n, stride)
-    return FramePair(fused.video_id, frames[step], fused.features[step], fused.slot_mask[step],
+    kept = len(range(n)[step])
+    return FramePair(fused.video_id, frames[:kept], fused.features[step], fused.slot_mask[step],
                      fused.mask[step])
 
 

@@ -2,7 +2,9 @@
 
 Frames are resized to ``size`` x ``size`` without keeping the aspect ratio (the whole frame stays in view;
 ``size`` is ``signx.video2pose.model.image_size``: 64 or 96 in the demo, 224 in the paper). One output
-frame per decoded frame, in order, so row t lines up with frame t of the fused shards.
+frame per decoded frame, in order, so row t lines up with frame t of the fused shards;
+:func:`entry_frames_strided` prepares every n-th frame only (row t = frame n t) and never decodes the
+others.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipelib.datasets.frames import iter_frames
+from pipelib.datasets.frames import iter_frames, read_strided
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)  # RGB
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)   # RGB
@@ -47,12 +49,16 @@ def prepare_frames(frames: Iterable[np.ndarray], size: int) -> np.ndarray:
     return np.stack(out)                                               # (T, 3, size, size)
 
 
-def read_frames(source: str | os.PathLike[str], media: str, size: int) -> np.ndarray:
-    """Decode a frame folder or video file (``media``: ``frames`` / ``video``) -> (T, 3, size, size)
-    float32."""
+def _check_media(source: str | os.PathLike[str], media: str) -> None:
     if media not in ("frames", "video"):
         raise ValueError(f"{source}: Video2Pose needs decoded frames, but media is {media!r}; only "
                          f"'frames' and 'video' manifest entries have pixels")
+
+
+def read_frames(source: str | os.PathLike[str], media: str, size: int) -> np.ndarray:
+    """Decode a frame folder or video file (``media``: ``frames`` / ``video``) -> (T, 3, size, size)
+    float32."""
+    _check_media(source, media)
     return prepare_frames(iter_frames(source, media), size)
 
 
@@ -60,5 +66,17 @@ def entry_frames(entry: Mapping[str, Any], size: int) -> np.ndarray:
     """The frames of one manifest row (``source``, ``media`` columns) -> (T, 3, size, size) float32."""
     try:
         return read_frames(entry["source"], entry["media"], size)
+    except ValueError as err:
+        raise ValueError(f"manifest entry {entry.get('id', '?')}: {err}") from None
+
+
+def entry_frames_strided(entry: Mapping[str, Any], size: int, stride: int) -> tuple[np.ndarray, int]:
+    """Frames 0, stride, 2 stride, ... of one manifest row -> (ceil(T / stride), 3, size, size) float32,
+    equal to ``entry_frames(entry, size)[::stride]``, and T, the row's frame count. The frames in between
+    are not decoded, so a run at stride n decodes and prepares 1/n of the frames."""
+    try:
+        _check_media(entry["source"], entry["media"])
+        frames, total = read_strided(entry["source"], entry["media"], stride)
+        return prepare_frames(frames, size), total
     except ValueError as err:
         raise ValueError(f"manifest entry {entry.get('id', '?')}: {err}") from None

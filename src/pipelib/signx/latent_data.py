@@ -91,13 +91,15 @@ def read_pruned_latents(latent_shards: Sequence[str | os.PathLike[str]], ids: It
     return {v: out[v] for v in wanted if v in out}
 
 
-def open_aug_reader(aug_shards: Sequence[str | os.PathLike[str]], seed: int) -> AugShardReader:
-    """An :class:`AugShardReader` over the shards, ``n_aug`` taken from the first shard's attributes."""
+def open_aug_reader(aug_shards: Sequence[str | os.PathLike[str]], seed: int,
+                    cache_bytes: int = 0) -> AugShardReader:
+    """An :class:`AugShardReader` over the shards, ``n_aug`` taken from the first shard's attributes;
+    versions read stay in memory up to ``cache_bytes``."""
     if not aug_shards:
         raise ValueError("no augmentation shards given; the signx augmentation stage writes "
                          "results/<ds>/signx/aug/shardNNN.h5")
     n_aug = int(shards.read_attrs(aug_shards[0])["n_aug"])
-    return AugShardReader([Path(p) for p in aug_shards], n_aug=n_aug, seed=seed)
+    return AugShardReader([Path(p) for p in aug_shards], n_aug=n_aug, seed=seed, cache_bytes=cache_bytes)
 
 
 def build_vocab(sentences: Sequence[str], what: str, where: str) -> Vocab:

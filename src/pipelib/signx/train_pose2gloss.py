@@ -31,6 +31,7 @@ from pipelib.signx.pose2gloss import Pose2Gloss, Pose2GlossConfig, Pose2GlossSec
 from pipelib.text.vocab import Vocab
 from pipelib.training import TrainConfig, fit
 from pipelib.training.device import device_of
+from pipelib.training.prefetch import PREFETCH_DEPTH
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
@@ -100,7 +101,8 @@ def train_pose2gloss(manifest: str | os.PathLike[str], fused_shards: Sequence[st
         model = Pose2Gloss(cfg)
         result = fit(model, pose2gloss_loss, lambda m: _evaluate(m, dev, vocab, batch_size), batches,
                      train_cfg, run_dir,
-                     model_config={"pose2gloss": cfg.to_dict(), "vocab": vocab.to_json(), "section": sec})
+                     model_config={"pose2gloss": cfg.to_dict(), "vocab": vocab.to_json(), "section": sec},
+                     prefetch=PREFETCH_DEPTH)
     log.info("pose2gloss best dev %s %.4f at epoch %d", train_cfg.monitor, result.best_metric,
              result.best_epoch)
     return result.best_path

@@ -10,12 +10,14 @@ Config section ``signx.recognizer`` (:class:`RecognizerSection`)::
     train: {...}           # TrainConfig; monitor/mode default to the target's dev metric
 
 The model is trained on the augmentation shards (a random version of every training video per epoch,
-fixed by (train.seed, epoch, video)) and selected on the dev videos' pruned latents. The dev metric the
-trainer monitors, and the checkpoints are averaged by, is the decoded output's quality rather than the
-loss, because the paper ranks checkpoints by dev WER and a label-smoothed loss does not track the
-decoded sequences: ``wer`` (mode min) of the decoder's glosses for ``target: gloss``; ``bleu4``
-(mode max) of the decoder's sentences for ``target: text``. ``loss`` and ``ctc_wer`` (CTC greedy on
-the glosses) are logged too, and ``train.monitor`` may name any of them.
+fixed by (train.seed, epoch, video); versions read once stay in memory up to
+``pipelib.signx.data.CACHE_BYTES``, and batches are built ahead in a background thread) and selected on
+the dev videos' pruned latents. The dev metric the trainer monitors, and the checkpoints are averaged
+by, is the decoded output's quality rather than the loss, because the paper ranks checkpoints by dev WER
+and a label-smoothed loss does not track the decoded sequences: ``wer`` (mode min) of the decoder's
+glosses for ``target: gloss``; ``bleu4`` (mode max) of the decoder's sentences for ``target: text``.
+``loss`` and ``ctc_wer`` (CTC greedy on the glosses) are logged too, and ``train.monitor`` may name any
+of them.
 
 The run directory follows the trainer's layout (best.pt, last.pt, history.csv, top-k epoch files when
 ``train.keep_top_k`` is available); ``averaged.pt`` is the mean of the best ``average_top_k``
@@ -40,6 +42,7 @@ from pipelib.datasets.manifest import read_manifest
 from pipelib.datasets.values import require_split
 from pipelib.io.atomic import write_text_atomic
 from pipelib.metrics.slrtp import bleu, wer
+from pipelib.signx.data import CACHE_BYTES
 from pipelib.signx.latent_data import (
     build_vocab,
     check_width,
@@ -56,6 +59,7 @@ from pipelib.signx.recognizer_section import SECTION, RecognizerSection, model_c
 from pipelib.training import fit
 from pipelib.training.averaging import average_checkpoints
 from pipelib.training.checkpoint import load_for_inference
+from pipelib.training.prefetch import PREFETCH_DEPTH
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
@@ -83,7 +87,7 @@ def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str 
     cfg = model_config(section, target, mask.kept_width, gloss_vocab, text_vocab)
     train_cfg = training_config(section, target, cfg.d_model)
 
-    reader = open_aug_reader(aug_shards, seed=train_cfg.seed)
+    reader = open_aug_reader(aug_shards, seed=train_cfg.seed, cache_bytes=CACHE_BYTES)
     train = train_all.keep(reader.keys())
     if len(train) < len(train_all):
         log.warning("recogniser: %d of %d train videos are in no augmentation shard; they are left out",
@@ -137,7 +141,8 @@ def train_recognizer(manifest: str | os.PathLike[str], aug_shards: Sequence[str 
     stored = {"recognizer": cfg.to_dict(), "gloss_vocab": gloss_vocab.to_json(),
               "text_vocab": text_vocab.to_json() if text_vocab else None, "section": section}
     try:
-        result = fit(model, recognizer_loss, evaluate, batches, train_cfg, run_dir, model_config=stored)
+        result = fit(model, recognizer_loss, evaluate, batches, train_cfg, run_dir, model_config=stored,
+                     prefetch=PREFETCH_DEPTH)
     finally:
         reader.close()
     log.info("recogniser (%s) best dev %s %.4f at epoch %d", target, train_cfg.monitor, result.best_metric,

@@ -40,6 +40,7 @@ from pipelib.signx.video2pose import Video2Pose, Video2PoseConfig, Video2PoseSec
 from pipelib.training import TrainConfig, fit
 from pipelib.training.checkpoint import weights_sha256
 from pipelib.training.device import device_of
+from pipelib.training.prefetch import PREFETCH_DEPTH
 from pipelib.training.rundir import fingerprint, prepare_run_dir
 
 log = logging.getLogger("pipelib.signx")
@@ -153,7 +154,7 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
         balance = stage.balance_slots
         result = fit(model, make_step(stage1, latent_weight, balance),
                      lambda m: evaluate_dev(m, stage1, dev, batch_size, max_frames, balance), batches,
-                     train_cfg, run_dir, model_config=stored)
+                     train_cfg, run_dir, model_config=stored, prefetch=PREFETCH_DEPTH)
     log.info("video2pose best dev %s %.4f at epoch %d", train_cfg.monitor, result.best_metric,
              result.best_epoch)
     return result.best_path

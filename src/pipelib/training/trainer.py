@@ -34,7 +34,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ from pipelib.training.device import resolve_device, to_device
 from pipelib.training.early_stopping import EarlyStopping, improved
 from pipelib.training.history import write_history
 from pipelib.training.optim import build_optimizer, build_scheduler, current_lr
+from pipelib.training.prefetch import Prefetcher
 from pipelib.training.seeding import capture_rng, deterministic_algorithms, restore_rng, seed_everything
 from pipelib.training.topk import epoch_files, epoch_path, prune_epoch_files, top_k_epochs
 from pipelib.training.tracking import GuardedTracker, Tracker, flatten_params, make_tracker
@@ -103,15 +104,18 @@ class _State:
 
 def fit(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_batches: TrainBatches,
         cfg: TrainConfig, run_dir: str | os.PathLike[str], tracker: Tracker | None = None, *,
-        model_config: Mapping[str, Any] | None = None) -> FitResult:
+        model_config: Mapping[str, Any] | None = None, prefetch: int = 0) -> FitResult:
     """Train ``model`` for ``cfg.epochs`` epochs (resuming from ``run_dir/last.pt`` if present).
 
     ``train_step(model, batch)`` returns a dict of scalar tensors with at least ``"loss"`` (the
     trainer calls backward, clips and steps); ``eval_fn(model)`` returns dev metrics as floats,
     including ``cfg.monitor``, and runs under ``model.eval()`` and ``torch.no_grad()``;
     ``train_batches(epoch)`` yields the batches of epoch ``epoch`` (1-based), which are moved to
-    the model's device. ``model_config`` (JSON-ready) is stored in checkpoints under
-    ``config["model"]`` beside ``config["train"]`` so inference can rebuild the model.
+    the model's device. With ``prefetch`` > 0 a background thread builds that many batches ahead
+    while the step runs (:class:`~pipelib.training.prefetch.Prefetcher`: same batches, same order);
+    ``train_batches`` must then draw no numbers from the global random generators (torch, numpy,
+    ``random``), which the step uses concurrently. ``model_config`` (JSON-ready) is stored in
+    checkpoints under ``config["model"]`` beside ``config["train"]`` so inference can rebuild the model.
     ``tracker`` defaults to the one ``cfg.tracking`` describes. On return the model holds the
     last epoch's weights, on the training device; load ``best_path`` for the best ones.
     """
@@ -154,7 +158,7 @@ def fit(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_ba
                     tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"])
             if state.epoch < cfg.epochs and not state.stopped_early:
                 _run_epochs(model, train_step, eval_fn, train_batches, cfg, config, device, optimizer,
-                            scheduler, stopper, state, run_dir, tracker)
+                            scheduler, stopper, state, run_dir, tracker, prefetch)
             else:
                 log.info("%s is already complete (epoch %d of %d%s)", run_dir, state.epoch, cfg.epochs,
                          ", stopped early" if state.stopped_early else "")
@@ -262,7 +266,7 @@ def _resume(path: Path, config: dict[str, Any], model: torch.nn.Module, optimize
 def _run_epochs(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, train_batches: TrainBatches,
                 cfg: TrainConfig, config: dict[str, Any], device: torch.device,
                 optimizer: torch.optim.Optimizer, scheduler: Any, stopper: EarlyStopping, state: _State,
-                run_dir: Path, tracker: Tracker) -> None:
+                run_dir: Path, tracker: Tracker, prefetch: int = 0) -> None:
     """Epochs ``state.epoch + 1 .. cfg.epochs``: train, evaluate, step schedules, checkpoint, log."""
     for epoch in range(state.epoch + 1, cfg.epochs + 1):
         if state.rng is not None:
@@ -271,7 +275,7 @@ def _run_epochs(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, 
         lr = current_lr(optimizer)
         per_step = scheduler if cfg.scheduler.per_step else None
         train = _train_epoch(model, train_step, train_batches(epoch), optimizer, per_step, cfg.grad_clip,
-                             device, epoch)
+                             device, epoch, prefetch)
         dev = _evaluate(model, eval_fn, cfg.monitor, epoch)
         value = dev[cfg.monitor]
         if scheduler is not None and per_step is None:
@@ -303,17 +307,32 @@ def _run_epochs(model: torch.nn.Module, train_step: TrainStep, eval_fn: EvalFn, 
 
 def _train_epoch(model: torch.nn.Module, train_step: TrainStep, batches: Iterable[Any],
                  optimizer: torch.optim.Optimizer, step_scheduler: Any, grad_clip: float | None,
-                 device: torch.device, epoch: int) -> dict[str, float]:
+                 device: torch.device, epoch: int, prefetch: int = 0) -> dict[str, float]:
     """One pass over ``batches``; returns the mean of each ``train_step`` output (and grad_norm), and
     ``data_wait_fraction``: wall time spent in ``next()`` on the batch iterator / wall time of the pass.
 
-    ``step_scheduler`` (per-step lr schedule or None) is stepped after every optimizer step."""
+    ``step_scheduler`` (per-step lr schedule or None) is stepped after every optimizer step. With
+    ``prefetch`` > 0 the batches are built that many ahead in a background thread. The batch iterator
+    is closed when the pass ends, also by an exception (a prefetching thread stops)."""
     model.train()
+    started = time.perf_counter()
+    iterator = Prefetcher(batches, prefetch, name=f"batches-epoch{epoch}") if prefetch else iter(batches)
+    try:
+        return _consume(model, train_step, iterator, optimizer, step_scheduler, grad_clip, device, epoch,
+                        started)
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def _consume(model: torch.nn.Module, train_step: TrainStep, iterator: Iterator[Any],
+             optimizer: torch.optim.Optimizer, step_scheduler: Any, grad_clip: float | None,
+             device: torch.device, epoch: int, started: float) -> dict[str, float]:
+    """The steps of :func:`_train_epoch` over ``iterator`` (the pass began at ``started``)."""
     sums: dict[str, torch.Tensor] = {}
     steps = 0
     waited = 0.0  # seconds spent waiting for the next batch
-    started = time.perf_counter()
-    iterator = iter(batches)
     while True:
         asked = time.perf_counter()
         batch = next(iterator, _END)
