@@ -2,7 +2,7 @@
 
 ``pipelib``'s packages (and top-level modules) in layers, bottom first::
 
-    0  errors
+    0  errors, lazy_exports
     1  io, provenance, batching, runlog, configkeys, sections
     2  text
     3  training, models, estimators, synth, audit, report
@@ -32,7 +32,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "pipelib"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("errors",),
+    ("errors", "lazy_exports"),
     ("io", "provenance", "batching", "runlog", "configkeys", "sections"),
     ("text",),
     ("training", "models", "estimators", "synth", "audit", "report"),

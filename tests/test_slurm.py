@@ -78,12 +78,13 @@ def build_and_audit_through_slurm(tmp_path_factory) -> dict | None:
         return None
     repo = copy_repo(tmp_path_factory.mktemp("slurm"))
     configs = (*CI_CONFIGS, no_gpu_overlay(repo), short_overlay(repo))
+    # Hang guards twice the default: the jobs share the machine with the rest of the suite.
     build = run_snakemake(repo, "--profile", "slurm", *SLURM_FLAGS, *TARGETS, "--configfile", *configs,
-                          in_background=True)
+                          timeout=3600, in_background=True)
     before = snapshot(repo / "results")
     started = time.monotonic()
     audit = run_snakemake(repo, "--profile", "slurm", *SLURM_FLAGS, "results/ci/audit.csv", "--configfile",
-                          *configs, audit_overlay(repo), check=False, in_background=True)
+                          *configs, audit_overlay(repo), timeout=3600, check=False, in_background=True)
     return {"repo": repo, "build": build, "audit": audit, "before": before,
             "seconds": time.monotonic() - started}
 

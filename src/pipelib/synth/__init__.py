@@ -19,8 +19,9 @@ not import OpenCV.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pipelib.lazy_exports import lazy_exports
 
 #: public name -> the module that defines it
 _SOURCES = {"KEYPOINT_NAMES": "figure", "LEXICON": "lexicon", "SynthConfig": "config", "generate": "corpus",
@@ -29,16 +30,7 @@ _SOURCES = {"KEYPOINT_NAMES": "figure", "LEXICON": "lexicon", "SynthConfig": "co
 __all__ = ["KEYPOINT_NAMES", "LEXICON", "SynthConfig", "generate", "render_sentence"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES, __all__, globals())
 
 
 if TYPE_CHECKING:
