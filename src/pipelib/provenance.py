@@ -106,7 +106,9 @@ def runtime_environment(device: str | None = None) -> dict[str, Any]:
     ``cuda`` when this process has initialised CUDA, else ``cpu``. Keys: ``device`` (kind),
     ``device_model`` (CPU or GPU name), ``cuda`` / ``cudnn`` (versions torch was built with / loaded,
     None without torch or CUDA), ``deterministic`` (``torch.use_deterministic_algorithms``),
-    ``cudnn_deterministic``, ``cudnn_benchmark``, ``threads`` (torch intra-op threads), ``cpus``
+    ``cudnn_deterministic``, ``cudnn_benchmark``, ``threads`` (torch intra-op threads),
+    ``cpu_capability`` (the instruction set torch's CPU kernels dispatch to, e.g. ``AVX512``, ``AVX2``:
+    it changes float rounding on CPUs of one name, and ``ATEN_CPU_CAPABILITY`` can lower it), ``cpus``
     (CPUs this process may run on). Torch settings are read only if the job imported torch: a job
     that did not computed nothing with it.
     """
@@ -114,7 +116,7 @@ def runtime_environment(device: str | None = None) -> dict[str, Any]:
     affinity = getattr(os, "sched_getaffinity", None)
     record: dict[str, Any] = {
         "device": "cpu", "device_model": cpu_model(), "cuda": None, "cudnn": None, "deterministic": None,
-        "cudnn_deterministic": None, "cudnn_benchmark": None, "threads": None,
+        "cudnn_deterministic": None, "cudnn_benchmark": None, "threads": None, "cpu_capability": None,
         "cpus": len(affinity(0)) if affinity else os.cpu_count(),
     }
     if torch is None or not hasattr(torch, "get_num_threads"):  # absent, or half-imported
@@ -124,7 +126,7 @@ def runtime_environment(device: str | None = None) -> dict[str, Any]:
         cuda=torch.version.cuda, cudnn=cudnn.version() if cudnn.is_available() else None,
         deterministic=bool(torch.are_deterministic_algorithms_enabled()),
         cudnn_deterministic=bool(cudnn.deterministic), cudnn_benchmark=bool(cudnn.benchmark),
-        threads=int(torch.get_num_threads()),
+        threads=int(torch.get_num_threads()), cpu_capability=_cpu_capability(torch),
     )
     kind = device.split(":")[0] if device else ("cuda" if torch.cuda.is_initialized() else "cpu")
     record["device"] = kind
@@ -134,6 +136,12 @@ def runtime_environment(device: str | None = None) -> dict[str, Any]:
             index = int(device.split(":")[1]) if device and ":" in device else torch.cuda.current_device()
             record["device_model"] = torch.cuda.get_device_name(index)
     return record
+
+
+def _cpu_capability(torch: Any) -> str | None:
+    """The instruction set torch's CPU kernels use (``torch.backends.cpu.get_cpu_capability()``)."""
+    getter = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+    return str(getter()) if getter is not None else None
 
 
 def collect(

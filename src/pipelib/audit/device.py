@@ -9,8 +9,8 @@ recorded and the re-executed setting into what a comparison may demand (:class:`
 * ``bitwise``: the same setting, on the CPU (a training job only with deterministic algorithms on)
   or on an accelerator with deterministic algorithms on in both runs;
 * ``tolerance``: the same device class, but something that changes float rounding differs (threads,
-  CPU/GPU model, CUDA/cuDNN, provider, batch size), or the accelerator ran without deterministic
-  algorithms;
+  CPU/GPU model, the instruction set of torch's CPU kernels, CUDA/cuDNN, provider, batch size), or the
+  accelerator ran without deterministic algorithms;
 * ``other-device``: the device class differs (recorded on cuda, re-run on cpu): compared within the
   tolerance and reported as such, never as a mismatch;
 * ``precision``: the float precision differs (fp16 vs fp32): a different computation, reported as
@@ -31,8 +31,9 @@ from pipelib.audit.values import BITWISE, Tolerance
 BITWISE_CASE, TOLERANCE_CASE, OTHER_DEVICE, PRECISION = "bitwise", "tolerance", "other-device", "precision"
 
 # Setting fields that change float rounding within one device class, with how a row names them.
-_ROUNDING_FIELDS = (("device_model", "device model"), ("cuda", "CUDA"), ("cudnn", "cuDNN"),
-                    ("threads", "threads"), ("provider", "provider"), ("batch_size", "batch size"))
+_ROUNDING_FIELDS = (("device_model", "device model"), ("cpu_capability", "CPU kernels"), ("cuda", "CUDA"),
+                    ("cudnn", "cuDNN"), ("threads", "threads"), ("provider", "provider"),
+                    ("batch_size", "batch size"))
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,13 @@ class Setting:
 
     ``device`` is the device class (``cpu``, ``cuda``, ...); ``deterministic`` says torch ran with
     deterministic algorithms (on CUDA also cuDNN deterministic, no cuDNN benchmark); ``threads`` is
-    torch's intra-op thread count; ``provider``, ``precision``, ``batch_size`` come from an
-    estimator's record.
+    torch's intra-op thread count; ``cpu_capability`` the instruction set of torch's CPU kernels (CPU
+    only); ``provider``, ``precision``, ``batch_size`` come from an estimator's record.
     """
 
     device: str
     device_model: str | None = None
+    cpu_capability: str | None = None
     cuda: str | None = None
     cudnn: str | None = None
     deterministic: bool | None = None
@@ -75,6 +77,8 @@ class Setting:
         return cls(
             device=device,
             device_model=_text(runtime.get("device_model")) if same_process else None,
+            cpu_capability=(_text(runtime.get("cpu_capability")) if same_process and not accelerated
+                            else None),
             cuda=_text(runtime.get("cuda")) if accelerated else None,
             cudnn=_text(runtime.get("cudnn")) if accelerated else None,
             deterministic=None if deterministic is None else bool(deterministic),
