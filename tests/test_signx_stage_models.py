@@ -204,11 +204,29 @@ def test_train_window_depends_on_seed_epoch_and_video_only():
     t = 20
     pair = FramePair("v", np.arange(t, dtype=np.float32)[:, None], np.zeros((t, 3), np.float32),
                      np.ones((t, 5), bool), np.ones(t, bool))
-    starts = {e: int(train_window(pair, 4, 0, e, 3).frames[0, 0]) for e in range(1, 9)}
-    assert all(len(train_window(pair, 4, 0, e, 3).frames) == 4 for e in starts)
-    assert starts[1] == int(train_window(pair, 4, 0, 1, 3).frames[0, 0])
+    starts = {e: int(train_window(pair, 1, 4, 0, e, 3).frames[0, 0]) for e in range(1, 9)}
+    assert all(len(train_window(pair, 1, 4, 0, e, 3).frames) == 4 for e in starts)
+    assert starts[1] == int(train_window(pair, 1, 4, 0, 1, 3).frames[0, 0])
     assert len(set(starts.values())) > 1
-    assert train_window(pair, None, 0, 1, 3) is pair
+    assert train_window(pair, 1, None, 0, 1, 3) is pair
+
+
+def test_train_window_draws_every_stride_phase():
+    """Inference runs every stride phase of a video, so training must see all of them, each window
+    holding frames ``stride`` apart with features of the same frames."""
+    t, stride = 23, 4
+    pair = FramePair("v", np.arange(t, dtype=np.float32)[:, None], np.arange(t, dtype=np.float32)[:, None],
+                     np.ones((t, 5), bool), np.ones(t, bool))
+    windows = [train_window(pair, stride, 3, 0, e, i) for e in range(1, 6) for i in range(8)]
+    assert {int(w.frames[0, 0]) % stride for w in windows} == set(range(stride))
+    for w in windows:
+        assert len(w.frames) == 3 and np.all(np.diff(w.frames[:, 0]) == stride)
+        assert np.array_equal(w.frames, w.features)
+    whole = train_window(pair, stride, None, 0, 1, 0)          # no window: the whole phase
+    assert np.array_equal(whole.frames[:, 0], np.arange(int(whole.frames[0, 0]), t, stride))
+    short = FramePair("s", np.zeros((2, 1), np.float32), np.zeros((2, 1), np.float32),
+                      np.ones((2, 5), bool), np.ones(2, bool))
+    assert all(len(train_window(short, stride, 3, 0, e, 0).frames) == 1 for e in range(1, 6))
 
 
 def test_video2pose_trains_and_closeness_table(trained, tmp_path):

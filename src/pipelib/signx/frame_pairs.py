@@ -37,8 +37,15 @@ class FramePair:
     mask: np.ndarray
 
     def window(self, start: int, length: int | None) -> FramePair:
+        """Frames ``start`` .. ``start + length`` (None: to the end)."""
         stop = None if length is None else start + length
-        part = slice(start, stop)
+        return self._part(slice(start, stop))
+
+    def phase(self, k: int, stride: int) -> FramePair:
+        """Every ``stride``-th frame from frame ``k``: frames k, k + stride, ..."""
+        return self._part(slice(k, None, stride))
+
+    def _part(self, part: slice) -> FramePair:
         return FramePair(self.video_id, self.frames[part], self.features[part], self.slot_mask[part],
                          self.mask[part])
 

@@ -3,7 +3,8 @@
 Config section ``signx.video2pose``::
 
     batch_size: 4        # videos per step
-    frame_stride: 1      # keep every n-th frame (of both the frames and the fused features)
+    frame_stride: 1      # frames n apart: each training window takes one stride phase (k, k + n, ...),
+                         # drawn per (seed, epoch, video), so every frame is trained on; dev uses phase 0
     max_frames: 32       # frames per training video after the stride: a window drawn per (seed, epoch,
                          # video); dev videos use their first max_frames (null: whole videos)
     cache_frames: true   # keep the prepared frames in memory for the whole run (false: decode per use)
@@ -47,13 +48,18 @@ log = logging.getLogger("pipelib.signx")
 SECTION = "signx.video2pose"
 
 
-def train_window(pair: FramePair, max_frames: int | None, seed: int, epoch: int, index: int) -> FramePair:
-    """A ``max_frames`` window of ``pair`` whose start depends only on (seed, epoch, index)."""
-    n = len(pair.frames)
+def train_window(pair: FramePair, stride: int, max_frames: int | None, seed: int, epoch: int,
+                 index: int) -> FramePair:
+    """One training sequence of ``pair`` (every frame of the video): the frames of one stride phase
+    (k, k + stride, ...), cut to a ``max_frames`` window; the phase and the window's start depend only on
+    (seed, epoch, index). Drawing the phase lets training see every frame, as inference does
+    (:func:`~pipelib.signx.video2pose.features_at_stride` runs each phase alone)."""
+    rng = np.random.default_rng([seed, epoch, index])
+    sub = pair.phase(int(rng.integers(0, min(stride, len(pair.frames)))), stride) if stride > 1 else pair
+    n = len(sub.frames)
     if max_frames is None or n <= max_frames:
-        return pair
-    start = int(np.random.default_rng([seed, epoch, index]).integers(0, n - max_frames + 1))
-    return pair.window(start, max_frames)
+        return sub
+    return sub.window(int(rng.integers(0, n - max_frames + 1)), max_frames)
 
 
 def v2p_step(model: Video2Pose, batch: Mapping[str, torch.Tensor],
@@ -138,14 +144,16 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
             listed = split_rows(manifest, split)
             rows = pixel_rows(listed, corpus, f"video2pose {split} split")
             corpus.require(list(rows["id"]), manifest, split, len(listed))
-            sets[split] = PairSet(rows, corpus, cfg.image_size, stride, stage.cache_frames)
+            # train keeps every frame (each window draws its stride phase); dev scores phase 0
+            sets[split] = PairSet(rows, corpus, cfg.image_size, stride if split == "dev" else 1,
+                                  stage.cache_frames)
         train, dev = sets["train"], sets["dev"]
         log.info("video2pose: %d train / %d dev videos at %d px, stride %d, max_frames %s", len(train),
                  len(dev), cfg.image_size, stride, max_frames)
 
         def batches(epoch: int) -> Iterator[dict[str, torch.Tensor]]:
             for idx in batch_indices(len(train), batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch):
-                yield pair_batch([train_window(train.get(i), max_frames, train_cfg.seed, epoch, i)
+                yield pair_batch([train_window(train.get(i), stride, max_frames, train_cfg.seed, epoch, i)
                                   for i in idx])
 
         model = Video2Pose(cfg, seed=train_cfg.seed)
