@@ -42,14 +42,17 @@ def register(name: str, fixtures: Iterable[str], work: Callable[[Any], Any]) -> 
 def start_needed(fixture_names: Iterable[str], tmp_path_factory: Any) -> list[str]:
     """Start (once) each registered build that one of ``fixture_names`` reads; returns their names."""
     wanted = set(fixture_names)
-    started = []
-    for build in _BUILDS.values():
-        if build.thread is None and build.fixtures & wanted:
-            build.thread = threading.Thread(target=_run, args=(build, tmp_path_factory), daemon=True,
-                                            name=f"background-{build.name}")
-            build.thread.start()
-            started.append(build.name)
-    return started
+    to_start = [build for build in _BUILDS.values() if build.thread is None and build.fixtures & wanted]
+    if to_start:
+        # pytest creates its base temporary directory on first use, unlocked: two threads that both
+        # call mktemp() first can each create one, and mktemp() then fails its own check with
+        # "... is not a normalized and relative path". Create it here, before any thread starts.
+        tmp_path_factory.getbasetemp()
+    for build in to_start:
+        build.thread = threading.Thread(target=_run, args=(build, tmp_path_factory), daemon=True,
+                                        name=f"background-{build.name}")
+        build.thread.start()
+    return [build.name for build in to_start]
 
 
 def _run(build: Build, tmp_path_factory: Any) -> None:

@@ -16,7 +16,19 @@ def registry(monkeypatch):
     return background._BUILDS
 
 
+class Factory:
+    """Stands in for pytest's tmp_path_factory: records the thread of each getbasetemp() call."""
+
+    def __init__(self, basetemp: Path):
+        self.basetemp, self.callers = basetemp, []
+
+    def getbasetemp(self) -> Path:
+        self.callers.append(threading.current_thread())
+        return self.basetemp
+
+
 def test_only_builds_a_selected_test_reads_start_and_result_waits_for_them(registry, tmp_path):
+    factory = Factory(tmp_path)
     release, calls = threading.Event(), []
 
     def slow(factory):
@@ -26,24 +38,37 @@ def test_only_builds_a_selected_test_reads_start_and_result_waits_for_them(regis
 
     background.register("wanted", {"wanted_fixture"}, slow)
     background.register("unused", {"other_fixture"}, lambda factory: calls.append("unused"))
-    assert background.start_needed({"tmp_path", "wanted_fixture"}, tmp_path) == ["wanted"]
-    assert background.start_needed({"wanted_fixture"}, tmp_path) == []  # started once
+    assert background.start_needed({"tmp_path", "wanted_fixture"}, factory) == ["wanted"]
+    assert background.start_needed({"wanted_fixture"}, factory) == []  # started once
     assert registry["unused"].thread is None and calls == []  # still running: result() must wait
     release.set()
-    assert background.result("wanted", tmp_path) == "built" and calls == [tmp_path]
+    assert background.result("wanted", factory) == "built" and calls == [factory]
+
+
+def test_the_base_temporary_directory_is_made_before_any_build_thread_starts(registry, tmp_path):
+    # Two builds whose first mktemp() raced each other (and the first test) to create pytest's
+    # unlocked base directory failed CI with "demo is not a normalized and relative path".
+    factory = Factory(tmp_path)
+    for name in ("demo", "slurm"):
+        background.register(name, {name}, lambda f: f.getbasetemp())
+    assert background.start_needed({"demo", "slurm"}, factory) == ["demo", "slurm"]
+    assert background.result("demo", factory) == background.result("slurm", factory) == tmp_path
+    assert factory.callers[0] is threading.main_thread() and len(factory.callers) == 3
+    assert background.start_needed({"demo"}, factory) == [] and len(factory.callers) == 3
 
 
 def test_a_build_that_was_not_started_runs_when_read_and_errors_reach_the_fixture(registry, tmp_path):
-    background.register("direct", {"f"}, lambda factory: ("ran", factory))
-    assert background.result("direct", tmp_path) == ("ran", tmp_path)
+    factory = Factory(tmp_path)
+    background.register("direct", {"f"}, lambda f: ("ran", f))
+    assert background.result("direct", factory) == ("ran", factory)
 
     def broken(factory):
         raise RuntimeError("snakemake failed")
 
     background.register("broken", {"g"}, broken)
-    background.start_needed({"g"}, tmp_path)
+    background.start_needed({"g"}, factory)
     with pytest.raises(RuntimeError, match="snakemake failed"):
-        background.result("broken", tmp_path)
+        background.result("broken", factory)
 
 
 def test_commands_run_at_lower_priority_and_stop_all_ends_them():
