@@ -86,7 +86,7 @@ def test_defaults_are_compared_where_the_schema_gives_them():
 # Sections with a required key (no default), and the smallest valid entry of each.
 MINIMAL = {"production.systems.*": {"seeds": [2]}}
 # Sections without a number field, and where a bool must be refused instead.
-BOOL_PROBES = {"production.systems.*": ("seeds", [True])}
+BOOL_PROBES = {"production.systems.*": ("seeds", [True]), "signx.spread": ("seeds", True)}
 
 
 @pytest.mark.parametrize("section", SECTIONS, ids=lambda s: s.path)

@@ -274,6 +274,47 @@ def test_recognition_from_pixels_adds_signx_video_rows(corpus, gloss_run, tmp_pa
     assert "v2p.pt" in inputs and "p2g.pt" in inputs
 
 
+def test_spread_csv_scores_each_video2pose_seed_as_recognition_csv_does(corpus, gloss_run, tmp_path):
+    from pipelib.signx.recognition import VideoCheckpoints, recognition_table
+    from pipelib.signx.spread import COLUMNS as SPREAD_COLUMNS
+    from pipelib.signx.spread import write_spread
+    from pipelib.signx.video2pose import Video2Pose, load_video2pose
+    from pipelib.training.checkpoint import save_checkpoint, weights_sha256
+
+    _, manifest = _with_pixels(corpus, tmp_path, 8)
+    p2g, v2p = _stage1_checkpoints(tmp_path)
+    (tmp_path / "seed5").mkdir()
+    cfg = load_video2pose(v2p).config
+    other = save_checkpoint(tmp_path / "seed5/best.pt", Video2Pose(cfg, seed=5),
+                            {"model": {"video2pose": cfg.to_dict()}}, epoch=1)
+    pd.DataFrame({"epoch": [1, 2, 3], "dev/latent_mse": [0.5, 0.3, 0.4]}).to_csv(
+        tmp_path / "seed5/history.csv", index=False)
+    sec = {"splits": ["test"], "decoding": {"beam": 4}, "device": "cpu"}
+    out_csv = tmp_path / "spread.csv"
+    table = write_spread(manifest, corpus["latents"], corpus["pruning"], {"gloss": gloss_run[1]}, p2g,
+                         {7: v2p, 5: other}, out_csv, sec)
+    read = pd.read_csv(out_csv)
+    assert list(read.columns) == SPREAD_COLUMNS and len(read) == len(table) == 2 * 2 + 4 * 2
+    per_seed = read[read["row"] == "seed"].set_index(["seed", "decoding"])
+    assert per_seed.index.get_level_values(0).tolist() == [7, 7, 5, 5]
+    # seed 7 is the primary run: its rows are recognition.csv's for the same checkpoint
+    rec = recognition_table(manifest, corpus["latents"], corpus["pruning"], {"gloss": gloss_run[1]}, sec,
+                            video=VideoCheckpoints(v2p, p2g)).set_index(["system", "decoding"])
+    for dec in ("beam4+entropy0.1", "ctc-greedy"):
+        assert per_seed.loc[(7, dec), "WER_video"] == pytest.approx(
+            rec.loc[("SignX-video-gloss", dec), "WER"], abs=1e-4)
+        assert per_seed.loc[(5, dec), "WER_latent"] == pytest.approx(
+            rec.loc[("SignX-latent-gloss", dec), "WER"], abs=1e-4)
+    # the seeds' Video2Pose weights differ, so do their latents; the summaries are over both seeds
+    assert weights_sha256(v2p) != weights_sha256(other)
+    mean = read[read["row"] == "mean"].set_index("decoding")["WER_video"]
+    assert mean.to_dict() == pytest.approx(per_seed["WER_video"].groupby(level=1).mean().to_dict(), abs=1e-3)
+    assert per_seed.loc[(5, "ctc-greedy"), "dev_latent_mse"] == pytest.approx(0.3)  # its history's best
+    assert np.isnan(per_seed.loc[(7, "ctc-greedy"), "dev_latent_mse"])               # none beside v2p.pt
+    prov = json.loads((tmp_path / "spread.csv.prov.json").read_text())
+    assert prov["seeds"] == [7, 5] and any("seed5" in i for i in json.dumps(prov["inputs"]).split(","))
+
+
 def test_efficiency_csv_has_positive_rates(corpus, gloss_run, tmp_path):
     from pipelib.signx.efficiency import COLUMNS as EFF_COLUMNS
     from pipelib.signx.efficiency import write_efficiency

@@ -29,6 +29,7 @@ from pipelib.signx.pruning_config import PruningConfig
 from pipelib.signx.recognition_section import RecognitionSection
 from pipelib.signx.recognizer_config import RecognizerConfig
 from pipelib.signx.recognizer_section import RecognizerSection, training_config
+from pipelib.signx.spread_section import SpreadSection
 from pipelib.signx.video2pose_config import Video2PoseConfig, Video2PoseSection
 from pipelib.skeletons.config import SkeletonConfig
 from pipelib.synth.config import SynthConfig
@@ -110,6 +111,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("signx.recognizer.model", RecognizerConfig, "signx", _recognizer_model),
     Section("signx.recognition", RecognitionSection, "signx"),
     Section("signx.efficiency", EfficiencySection, "signx"),
+    Section("signx.spread", SpreadSection, "signx"),
     Section("evaluation.back_translation.train", TrainConfig, "evaluation"),
     Section("evaluation.statistics", StatisticsConfig, "evaluation"),
     Section("audit", AuditConfig, "audit"),

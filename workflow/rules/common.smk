@@ -16,6 +16,7 @@ from pipelib.estimators.registry import backends_for, is_derived, uses_gpu, weig
 from pipelib.evaluation.ablations import check_ablation_tables
 from pipelib.production.systems import RESERVED, init_run, merged, parse_systems
 from pipelib.sections import SectionError
+from pipelib.signx.spread_section import SpreadSection
 
 # ---- config: where each value came from, --config types, validation ---------------------------
 
@@ -417,6 +418,8 @@ def dataset_outputs(ds):
             f"results/{ds}/efficiency.csv",
             f"results/{ds}/signx/closeness.csv",
         ]
+        if len(spread_seeds()) > 1:  # signx.spread.seeds names other Video2Pose seeds
+            outputs.append(f"results/{ds}/signx/spread.csv")
     return outputs + report_pages(ds)
 
 
@@ -725,6 +728,30 @@ def get_signx_latent_inputs(wildcards):
         "latents": get_signx_latent_shards(wildcards),
         "pruning": f"results/{ds}/signx/pruning.json",
     }
+
+
+def video2pose_seed_params(wildcards):
+    """`signx.video2pose` with this run's seed: editing the section re-runs every seed's run; adding a
+    seed to `signx.spread.seeds` re-runs none of the others."""
+    section = config["signx"]["video2pose"]
+    entry = {**section, "train": {**section.get("train", {}), "seed": int(wildcards.seed)}}
+    return tracked_section(entry, "signx", "video2pose")
+
+
+def spread_seeds():
+    """The Video2Pose seeds of `signx.spread`: the primary run's (`signx.video2pose.train.seed`, default 0
+    as in pipelib.training.TrainConfig) first."""
+    primary = int(config["signx"]["video2pose"].get("train", {}).get("seed", 0))
+    return list(SpreadSection.from_dict(config["signx"].get("spread")).all_seeds(primary))
+
+
+def get_spread_video2pose(wildcards):
+    """The Video2Pose checkpoint of each spread seed, in `spread_seeds()` order."""
+    _primary, *others = spread_seeds()
+    ds = wildcards.ds
+    return [f"results/{ds}/signx/video2pose/best.pt"] + [
+        f"results/{ds}/signx/video2pose_seeds/seed{s}/best.pt" for s in others
+    ]
 
 
 def get_signx_eval_inputs(wildcards):

@@ -193,3 +193,51 @@ rule signx_efficiency:
         "../envs/pipelib.yaml"
     script:
         "../scripts/signx_efficiency.py"
+
+
+# signx.spread: Video2Pose from other seeds, and how far recognition from pixels moves with the seed
+rule signx_video2pose_seed:
+    input:
+        frames=get_manifest_input,
+        manifest="results/{ds}/manifest.parquet",
+        fused=get_fused_shards,
+        pose2gloss="results/{ds}/signx/pose2gloss/best.pt",
+    output:
+        "results/{ds}/signx/video2pose_seeds/seed{seed}/best.pt",
+    log:
+        "logs/{ds}/signx/video2pose_seeds/seed{seed}.log",
+    params:
+        video2pose=video2pose_seed_params,
+    resources:
+        **rule_resources("train"),
+    conda:
+        "../envs/pipelib.yaml"
+    script:
+        "../scripts/signx_video2pose.py"
+
+
+rule signx_spread:
+    input:
+        unpack(get_signx_eval_inputs),
+        frames=get_manifest_input,
+        pose2gloss="results/{ds}/signx/pose2gloss/best.pt",
+        video2pose=get_spread_video2pose,
+    output:
+        report(
+            "results/{ds}/signx/spread.csv",
+            caption="../report/spread.rst",
+            category="SignX",
+        ),
+    log:
+        "logs/{ds}/signx/spread.log",
+    params:
+        seeds=spread_seeds(),
+        recognition=signx_section("recognition"),
+        statistics=statistics_params(),
+        targets=config["signx"]["recognizer"]["targets"],
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/pipelib.yaml"
+    script:
+        "../scripts/signx_spread.py"
