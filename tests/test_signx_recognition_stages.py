@@ -275,13 +275,14 @@ def test_recognition_from_pixels_adds_signx_video_rows(corpus, gloss_run, tmp_pa
 
 
 def test_spread_csv_scores_each_video2pose_seed_as_recognition_csv_does(corpus, gloss_run, tmp_path):
+    from pipelib.signx.closeness_stage import closeness_table
     from pipelib.signx.recognition import VideoCheckpoints, recognition_table
     from pipelib.signx.spread import COLUMNS as SPREAD_COLUMNS
-    from pipelib.signx.spread import write_spread
+    from pipelib.signx.spread import SpreadInputs, write_spread
     from pipelib.signx.video2pose import Video2Pose, load_video2pose
     from pipelib.training.checkpoint import save_checkpoint, weights_sha256
 
-    _, manifest = _with_pixels(corpus, tmp_path, 8)
+    rows, manifest = _with_pixels(corpus, tmp_path, 8)
     p2g, v2p = _stage1_checkpoints(tmp_path)
     (tmp_path / "seed5").mkdir()
     cfg = load_video2pose(v2p).config
@@ -289,10 +290,18 @@ def test_spread_csv_scores_each_video2pose_seed_as_recognition_csv_does(corpus, 
                             {"model": {"video2pose": cfg.to_dict()}}, epoch=1)
     pd.DataFrame({"epoch": [1, 2, 3], "dev/latent_mse": [0.5, 0.3, 0.4]}).to_csv(
         tmp_path / "seed5/history.csv", index=False)
+    fused = tmp_path / "fused.h5"                            # random estimator features of the test videos
+    rng = np.random.default_rng(2)
+    with ShardWriter(fused) as w:
+        for vid, t in rows.loc[rows["split"] == "test", ["id", "frame_count"]].itertuples(index=False):
+            w.write(VideoArrays(vid, rng.standard_normal((t, 1959)).astype(np.float32), np.ones(t, bool),
+                                {"slot_mask": np.ones((t, 5), bool)}))
     sec = {"splits": ["test"], "decoding": {"beam": 4}, "device": "cpu"}
+    close_sec = {"split": "test", "device": "cpu"}
+    inputs = SpreadInputs(manifest, [fused], corpus["latents"], corpus["pruning"], {"gloss": gloss_run[1]},
+                          p2g)
     out_csv = tmp_path / "spread.csv"
-    table = write_spread(manifest, corpus["latents"], corpus["pruning"], {"gloss": gloss_run[1]}, p2g,
-                         {7: v2p, 5: other}, out_csv, sec)
+    table = write_spread(inputs, {7: v2p, 5: other}, out_csv, sec, close_sec)
     read = pd.read_csv(out_csv)
     assert list(read.columns) == SPREAD_COLUMNS and len(read) == len(table) == 2 * 2 + 4 * 2
     per_seed = read[read["row"] == "seed"].set_index(["seed", "decoding"])
@@ -310,6 +319,10 @@ def test_spread_csv_scores_each_video2pose_seed_as_recognition_csv_does(corpus, 
     mean = read[read["row"] == "mean"].set_index("decoding")["WER_video"]
     assert mean.to_dict() == pytest.approx(per_seed["WER_video"].groupby(level=1).mean().to_dict(), abs=1e-3)
     assert per_seed.loc[(5, "ctc-greedy"), "dev_latent_mse"] == pytest.approx(0.3)  # its history's best
+    for seed, ckpt in ((7, v2p), (5, other)):                                       # closeness.csv's value
+        close = closeness_table(manifest, [fused], p2g, ckpt, close_sec)["latent_cos"].iloc[0]
+        assert per_seed.loc[(seed, "ctc-greedy"), "latent_cos"] == pytest.approx(close, abs=1e-4)
+    assert per_seed.loc[(7, "ctc-greedy"), "latent_cos"] != per_seed.loc[(5, "ctc-greedy"), "latent_cos"]
     assert np.isnan(per_seed.loc[(7, "ctc-greedy"), "dev_latent_mse"])               # none beside v2p.pt
     prov = json.loads((tmp_path / "spread.csv.prov.json").read_text())
     assert prov["seeds"] == [7, 5] and any("seed5" in i for i in json.dumps(prov["inputs"]).split(","))

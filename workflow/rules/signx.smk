@@ -220,6 +220,7 @@ rule signx_spread:
     input:
         unpack(get_signx_eval_inputs),
         frames=get_manifest_input,
+        fused=get_fused_shards,
         pose2gloss="results/{ds}/signx/pose2gloss/best.pt",
         video2pose=get_spread_video2pose,
     output:
@@ -233,6 +234,7 @@ rule signx_spread:
     params:
         seeds=spread_seeds(),
         recognition=signx_section("recognition"),
+        closeness=signx_section("closeness"),
         statistics=statistics_params(),
         targets=config["signx"]["recognizer"]["targets"],
     resources:

@@ -35,11 +35,10 @@ log = logging.getLogger("pipelib.signx")
 
 
 @torch.no_grad()
-def evaluate_closeness(manifest: str | os.PathLike[str], fused_shards: Sequence[str | os.PathLike[str]],
-                       pose2gloss_ckpt: str | os.PathLike[str], video2pose_ckpt: str | os.PathLike[str],
-                       out_csv: str | os.PathLike[str], section: Mapping[str, Any], *,
-                       dataset: str = "", split: str = "test") -> pd.DataFrame:
-    """Closeness over ``split``; writes ``out_csv`` and its provenance sidecar; returns the one-row table."""
+def closeness_table(manifest: str | os.PathLike[str], fused_shards: Sequence[str | os.PathLike[str]],
+                    pose2gloss_ckpt: str | os.PathLike[str], video2pose_ckpt: str | os.PathLike[str],
+                    section: Mapping[str, Any], *, dataset: str = "", split: str = "test") -> pd.DataFrame:
+    """The one-row closeness table over ``split`` (``pipelib.signx.closeness.closeness_row``)."""
     sec = dict(section or {})
     device = resolve_device(str(sec.get("device", dict(sec.get("train") or {}).get("device", "auto"))),
                             "signx.closeness.device")
@@ -64,14 +63,24 @@ def evaluate_closeness(manifest: str | os.PathLike[str], fused_shards: Sequence[
             lats.add(z_video[0], z_pose[0])
     if not len(rows):
         log.warning("closeness: no %s video has frames and fused features; the row holds NaN", split)
-    table = closeness_row(feats.result(), lats.result(), dataset=dataset, split=split, videos=len(rows))
+    return closeness_row(feats.result(), lats.result(), dataset=dataset, split=split, videos=len(rows))
+
+
+def evaluate_closeness(manifest: str | os.PathLike[str], fused_shards: Sequence[str | os.PathLike[str]],
+                       pose2gloss_ckpt: str | os.PathLike[str], video2pose_ckpt: str | os.PathLike[str],
+                       out_csv: str | os.PathLike[str], section: Mapping[str, Any], *,
+                       dataset: str = "", split: str = "test") -> pd.DataFrame:
+    """Closeness over ``split``; writes ``out_csv`` and its provenance sidecar; returns the one-row table."""
+    sec = dict(section or {})
+    table = closeness_table(manifest, fused_shards, pose2gloss_ckpt, video2pose_ckpt, sec, dataset=dataset,
+                            split=split)
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False)
     prov = provenance.collect(sec,
                               inputs=[manifest, *fused_shards, pose2gloss_ckpt, video2pose_ckpt])
     write_text_atomic(provenance.sidecar_path(out_csv), json.dumps(prov, indent=2, default=str) + "\n")
     log.info("closeness (%s, %d videos): feature mse %.4f cos %.3f, latent mse %.4f cos %.3f", split,
-             len(rows), table["mse"].iloc[0], table["cos"].iloc[0], table["latent_mse"].iloc[0],
+             table["videos"].iloc[0], table["mse"].iloc[0], table["cos"].iloc[0], table["latent_mse"].iloc[0],
              table["latent_cos"].iloc[0])
     return table
 

@@ -16,6 +16,8 @@ run every other table uses, so its numbers are recognition.csv's ``SignX-video-*
 - ``WER_video``, ``WER_video_lo``, ``WER_video_hi``: on latents Video2Pose made from pixels, with the
   bootstrap interval over sentences (``evaluation.statistics``)
 - ``WER_ratio``: ``WER_video / WER_latent`` (1: pixels lose nothing against the five estimators)
+- ``latent_cos``: how close the seed's video-made latents come to the estimator-made ones on
+  ``signx.closeness.split`` (closeness.csv's ``latent_cos`` for the first seed); WER from pixels follows it
 - ``dev_latent_mse``: the seed's best dev latent MSE, Video2Pose's model-selection score (its history.csv)
 """
 
@@ -25,6 +27,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +36,34 @@ import pandas as pd
 
 from pipelib import provenance
 from pipelib.io.atomic import atomic_path, write_text_atomic
+from pipelib.signx.closeness_stage import closeness_table
 from pipelib.signx.recognition import VideoCheckpoints, recognition_table
 
 log = logging.getLogger("pipelib.signx")
 
 KEYS = ["recognizer", "target", "decoding", "split"]
 COLUMNS = ["row", "seed", *KEYS, "n_sequences", "WER_latent", "WER_video", "WER_video_lo", "WER_video_hi",
-           "WER_ratio", "dev_latent_mse"]
+           "WER_ratio", "latent_cos", "dev_latent_mse"]
 SUMMARIES = ("mean", "sd", "min", "max")
-VALUES = ["WER_latent", "WER_video", "WER_ratio", "dev_latent_mse"]
+VALUES = ["WER_latent", "WER_video", "WER_ratio", "latent_cos", "dev_latent_mse"]
+
+
+@dataclass(frozen=True)
+class SpreadInputs:
+    """What every seed is scored on: the corpus, the estimators' fused features and latents, the pruning
+    mask, the recognisers (``{target: averaged.pt}``) and the frozen Pose2Gloss."""
+
+    manifest: str | os.PathLike[str]
+    fused_shards: Sequence[str | os.PathLike[str]]
+    latent_shards: Sequence[str | os.PathLike[str]]
+    pruning_json: str | os.PathLike[str]
+    recognizers: Mapping[str, str | os.PathLike[str]]
+    pose2gloss: str | os.PathLike[str]
+
+    def paths(self) -> list[str]:
+        """Every input file, for provenance."""
+        return [str(self.manifest), *map(str, self.fused_shards), *map(str, self.latent_shards),
+                str(self.pruning_json), *map(str, self.recognizers.values()), str(self.pose2gloss)]
 
 
 def best_dev_latent_mse(video2pose_ckpt: str | os.PathLike[str]) -> float:
@@ -53,7 +75,7 @@ def best_dev_latent_mse(video2pose_ckpt: str | os.PathLike[str]) -> float:
     return float(column.min()) if column is not None and column.notna().any() else float("nan")
 
 
-def seed_rows(table: pd.DataFrame, seed: int, dev_latent_mse: float) -> pd.DataFrame:
+def seed_rows(table: pd.DataFrame, seed: int, latent_cos: float, dev_latent_mse: float) -> pd.DataFrame:
     """One seed's rows from its recognition table (recognition.csv's columns): each ``SignX-video-<r>`` row
     beside the ``SignX-latent-<r>`` row of the same target, decoding and split."""
     signx = table[table["system"].str.startswith("SignX-")].copy()
@@ -69,7 +91,7 @@ def seed_rows(table: pd.DataFrame, seed: int, dev_latent_mse: float) -> pd.DataF
         "n_sequences": video["n_sequences"],
         "WER_latent": latent.loc[video.index, "WER"],
         "WER_video": video["WER"], "WER_video_lo": video["WER_lo"], "WER_video_hi": video["WER_hi"],
-        "dev_latent_mse": dev_latent_mse,
+        "latent_cos": latent_cos, "dev_latent_mse": dev_latent_mse,
     }, index=video.index)
     out["WER_ratio"] = out["WER_video"] / out["WER_latent"].where(out["WER_latent"] > 0)
     return out.reset_index()[COLUMNS]
@@ -90,35 +112,37 @@ def summarise(per_seed: pd.DataFrame) -> pd.DataFrame:
     return table[COLUMNS]
 
 
-def spread_table(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
-                 pruning_json: str | os.PathLike[str], recognizers: Mapping[str, str | os.PathLike[str]],
-                 pose2gloss_ckpt: str | os.PathLike[str], video2pose: Mapping[int, str | os.PathLike[str]],
-                 section: Mapping[str, Any], stats_section: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def spread_table(inputs: SpreadInputs, video2pose: Mapping[int, str | os.PathLike[str]],
+                 section: Mapping[str, Any], closeness_section: Mapping[str, Any],
+                 stats_section: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """:data:`COLUMNS` rows for every seed of ``video2pose`` (``{seed: best.pt}``, the primary first) and
-    their summaries; ``section`` is ``signx.recognition`` (splits, decoding, device)."""
+    their summaries; ``section`` is ``signx.recognition`` (splits, decoding, device), ``closeness_section``
+    ``signx.closeness`` (split, device, frame_stride)."""
     if not video2pose:
         raise ValueError("spread table: no Video2Pose run given")
     rows = []
+    split = str(dict(closeness_section).get("split", "test"))
     for seed, ckpt in video2pose.items():
-        table = recognition_table(manifest, latent_shards, pruning_json, recognizers, section, stats_section,
-                                  VideoCheckpoints(ckpt, pose2gloss_ckpt))
-        rows.append(seed_rows(table, int(seed), best_dev_latent_mse(ckpt)))
+        table = recognition_table(inputs.manifest, inputs.latent_shards, inputs.pruning_json,
+                                  inputs.recognizers, section, stats_section,
+                                  VideoCheckpoints(ckpt, inputs.pose2gloss))
+        close = closeness_table(inputs.manifest, inputs.fused_shards, inputs.pose2gloss, ckpt,
+                                closeness_section, split=split)
+        cos = float(close["latent_cos"].iloc[0])
+        rows.append(seed_rows(table, int(seed), cos, best_dev_latent_mse(ckpt)))
     return summarise(pd.concat(rows, ignore_index=True))
 
 
-def write_spread(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
-                 pruning_json: str | os.PathLike[str], recognizers: Mapping[str, str | os.PathLike[str]],
-                 pose2gloss_ckpt: str | os.PathLike[str], video2pose: Mapping[int, str | os.PathLike[str]],
+def write_spread(inputs: SpreadInputs, video2pose: Mapping[int, str | os.PathLike[str]],
                  out_csv: str | os.PathLike[str], section: Mapping[str, Any],
+                 closeness_section: Mapping[str, Any],
                  stats_section: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Build :func:`spread_table` and write ``out_csv`` with its ``.prov.json``."""
-    table = spread_table(manifest, latent_shards, pruning_json, recognizers, pose2gloss_ckpt, video2pose,
-                         section, stats_section)
+    table = spread_table(inputs, video2pose, section, closeness_section, stats_section)
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
-    inputs = [str(manifest), str(pruning_json), *map(str, latent_shards), *map(str, recognizers.values()),
-              str(pose2gloss_ckpt), *map(str, video2pose.values())]
-    prov = provenance.collect(dict(section), inputs=inputs,
+    prov = provenance.collect({"recognition": dict(section), "closeness": dict(closeness_section)},
+                              inputs=[*inputs.paths(), *map(str, video2pose.values())],
                               extra={"columns": COLUMNS, "seeds": [int(s) for s in video2pose],
                                      "deterministic": True})
     write_text_atomic(provenance.sidecar_path(out_csv), json.dumps(prov, indent=2, default=str) + "\n")
