@@ -265,24 +265,27 @@ def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_r
     close = pd.read_csv(res / "signx/closeness.csv")
     assert close["videos"].item() == (manifest.split == "test").sum()
     # Issue 13's targets are latent cos >= 0.9 and slot cos >= 0.5; the demo gives 0.912 and 0.46-0.81
-    # (d354dc6: 0.53 and -0.05..0.003). The bounds leave room for the spread of Video2Pose's training
-    # (on 2 threads instead of the rule's 1: 0.917 and 0.48-0.80; seed 8: 0.881 and 0.44-0.79) and for
-    # float drift on another CPU, and still fail on d354dc6's.
+    # (d354dc6: 0.53 and -0.05..0.003). The bounds leave room for the spread of Video2Pose's training,
+    # which float drift on another CPU can reach as well as a seed does: signx.spread seeds 1, 2, 3 give
+    # latent cos 0.897, 0.855, 0.871 and SMPL-X slot cos 0.43, 0.405, 0.43 (the lowest slot); they
+    # still fail on d354dc6's.
     assert close["latent_cos"].item() >= 0.8, close.T
     slot_cos = close[[f"cos_{s}" for s in ("dwpose", "mediapipe", "smplerx", "primedepth", "sapiens")]]
-    assert (slot_cos >= 0.4).all(axis=None), slot_cos.T  # d354dc6: -0.05..0.003
+    assert (slot_cos >= 0.35).all(axis=None), slot_cos.T  # d354dc6: -0.05..0.003
 
 
 
 @pytest.mark.slow
 # Not strict: the demo's ratio (1.58x) sits within the spread that float drift alone gives Video2Pose's
 # training (the same code on 2 threads instead of 1: 2.0x), so another CPU may land either side of 1.5x;
-# an XPASS shows in pytest's summary and means the target was met on that machine.
+# an XPASS shows in pytest's summary and means the target was met on that machine. The demo's seed (7)
+# is the best of four: signx.spread seeds 1, 2, 3 give 27.7, 42.9, 42.0 (mean 34.5, sd 9.3: 2.2x).
 @pytest.mark.xfail(strict=False, raises=AssertionError,
                    reason="issue 13 point 3, not met since the synthetic language carries meaning in "
                    "finger configuration: Video2Pose's latents lose handshape detail the estimators' keep "
                    "(32 test videos, decoder: WER 25.2 from pixels vs 16.0, 1.58x; CTC 18.5 vs 10.9, 1.7x; "
-                   "128 px, latent cos 0.912, SMPL-X slot cos 0.46)")
+                   "128 px, latent cos 0.912, SMPL-X slot cos 0.46; over Video2Pose seeds 7, 1, 2, 3 the "
+                   "decoder's ratio is 2.2x on average, 1.58x-2.68x)")
 def test_demo_signx_video_latents_recognise_nearly_as_well_as_estimator_latents(demo_run):
     rec = pd.read_csv(demo_run / "results/demo/recognition.csv")
     test = rec[(rec.split == "test") & (rec.target == "gloss") & rec.decoding.str.startswith("beam")]
