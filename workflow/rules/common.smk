@@ -17,6 +17,7 @@ from pipelib.evaluation.ablations import check_ablation_tables
 from pipelib.production.systems import RESERVED, init_run, merged, parse_systems
 from pipelib.sections import SectionError
 from pipelib.signx.spread_section import SpreadSection
+from pipelib.training.config import TrainConfig
 
 # ---- config: where each value came from, --config types, validation ---------------------------
 
@@ -739,10 +740,9 @@ def video2pose_seed_params(wildcards):
 
 
 def spread_seeds():
-    """The Video2Pose seeds of `signx.spread`: the primary run's (`signx.video2pose.train.seed`, default 0
-    as in pipelib.training.TrainConfig) first."""
-    primary = int(config["signx"]["video2pose"].get("train", {}).get("seed", 0))
-    return list(SpreadSection.from_dict(config["signx"].get("spread")).all_seeds(primary))
+    """The Video2Pose seeds of `signx.spread`: the primary run's (`signx.video2pose.train.seed`) first."""
+    train = TrainConfig.from_dict(config["signx"]["video2pose"].get("train"), "signx.video2pose.train")
+    return list(SpreadSection.from_dict(config["signx"].get("spread")).all_seeds(train.seed))
 
 
 def get_spread_video2pose(wildcards):
