@@ -75,6 +75,26 @@ def test_conv_stem_reaches_the_patch_grid():
     assert out.shape == (2, 3, FUSED_DIM) and torch.isfinite(out).all()
 
 
+def test_conv_norm_stem_keeps_frames_apart_at_initialisation():
+    # The demo's stem: 128 px to a 4x4 grid in five stride-2 convolutions. What tells frames apart is the
+    # spread over frames of each output entry; the plain stack all but erases it at initialisation.
+    images = torch.rand(16, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    spread = {}
+    for stem in ("conv", "conv_norm"):
+        m = Video2Pose(Video2PoseConfig.from_dict({**TINY, "image_size": 128, "patch_size": 32,
+                                                   "spatial_dim": 64, "stem": stem}), seed=7)
+        norms = [c for c in m.spatial.patch_embed if isinstance(c, torch.nn.BatchNorm2d)]
+        assert len(norms) == (5 if stem == "conv_norm" else 0)
+        with torch.no_grad():
+            spread[stem] = m.spatial.patch_embed.train()(images).std(dim=0).mean().item()
+    assert spread["conv"] < 0.02 and spread["conv_norm"] > 0.5, spread
+    # eval mode uses the running statistics: one frame alone gives the features it gives in any batch
+    m.eval()
+    with torch.no_grad():
+        one = m.spatial.patch_embed(images[:1])
+        assert torch.allclose(one, m.spatial.patch_embed(images)[:1], atol=1e-6)
+
+
 def test_config_reaches_modules():
     cfg = Video2PoseConfig.from_dict({"image_size": 32, "patch_size": 4, "spatial_dim": 24,
                                       "spatial_layers": 3, "spatial_heads": 3, "temporal_dim": 40,

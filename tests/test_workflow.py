@@ -264,28 +264,28 @@ def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_r
 
     close = pd.read_csv(res / "signx/closeness.csv")
     assert close["videos"].item() == (manifest.split == "test").sum()
-    # Issue 13's targets are latent cos >= 0.9 and slot cos >= 0.5; the demo gives 0.912 and 0.46-0.81
-    # (d354dc6: 0.53 and -0.05..0.003). The bounds leave room for the spread of Video2Pose's training,
-    # which float drift on another CPU can reach as well as a seed does: signx.spread seeds 1, 2, 3 give
-    # latent cos 0.897, 0.855, 0.871 and SMPL-X slot cos 0.43, 0.405, 0.43 (the lowest slot); they
-    # still fail on d354dc6's.
-    assert close["latent_cos"].item() >= 0.8, close.T
+    # Issue 13's targets are latent cos >= 0.9 and slot cos >= 0.5. With the BatchNorm stem (conv_norm) the
+    # demo gives 0.928 and 0.52-0.90, and signx.spread seeds 1, 2, 3 give latent cos 0.944, 0.946, 0.943 and
+    # SMPL-X slot cos (the lowest slot) 0.544, 0.553, 0.540: every seed meets both. The slot bound leaves
+    # room below 0.5 for the spread of Video2Pose's training, which float drift on another CPU can reach
+    # as well as a seed does. The plain conv stem gave 0.912 and 0.46 (seeds: 0.855-0.897, 0.405-0.43);
+    # d354dc6 gave 0.53 and -0.05..0.003.
+    assert close["latent_cos"].item() >= 0.9, close.T
     slot_cos = close[[f"cos_{s}" for s in ("dwpose", "mediapipe", "smplerx", "primedepth", "sapiens")]]
-    assert (slot_cos >= 0.35).all(axis=None), slot_cos.T  # d354dc6: -0.05..0.003
+    assert (slot_cos >= 0.48).all(axis=None), slot_cos.T
 
 
 
 @pytest.mark.slow
-# Not strict: the demo's ratio (1.58x) sits within the spread that float drift alone gives Video2Pose's
-# training (the same code on 2 threads instead of 1: 2.0x), so another CPU may land either side of 1.5x;
-# an XPASS shows in pytest's summary and means the target was met on that machine. The demo's seed (7)
-# is the best of four: signx.spread seeds 1, 2, 3 give 27.7, 42.9, 42.0 (mean 34.5, sd 9.3: 2.2x).
+# Not strict: over Video2Pose's training seeds the ratio spans 1.47x-1.94x, and float drift on another CPU
+# moves a run as a seed does, so a machine may land either side of 1.5x; an XPASS shows in pytest's summary
+# and means the target was met on that machine. The demo's seed (7) is the worst of four: signx.spread
+# seeds 1, 2, 3 give 23.5, 25.2, 23.5 (1.47x, 1.58x, 1.47x; mean of the four 25.8, 1.61x).
 @pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason="issue 13 point 3, not met since the synthetic language carries meaning in "
-                   "finger configuration: Video2Pose's latents lose handshape detail the estimators' keep "
-                   "(32 test videos, decoder: WER 25.2 from pixels vs 16.0, 1.58x; CTC 18.5 vs 10.9, 1.7x; "
-                   "128 px, latent cos 0.912, SMPL-X slot cos 0.46; over Video2Pose seeds 7, 1, 2, 3 the "
-                   "decoder's ratio is 2.2x on average, 1.58x-2.68x)")
+                   reason="issue 13 point 3, not met on the demo's Video2Pose seed: 32 test videos, decoder "
+                   "WER 31.1 from pixels vs 16.0 from estimator latents, 1.94x; CTC 24.4 vs 10.9, 2.2x; "
+                   "latent cos 0.928, every slot cos >= 0.52; over seeds 7, 1, 2, 3 the decoder's ratio is "
+                   "1.61x on average, 1.47x-1.94x")
 def test_demo_signx_video_latents_recognise_nearly_as_well_as_estimator_latents(demo_run):
     rec = pd.read_csv(demo_run / "results/demo/recognition.csv")
     test = rec[(rec.split == "test") & (rec.target == "gloss") & rec.decoding.str.startswith("beam")]

@@ -11,7 +11,7 @@ from typing import Any
 from pipelib.sections import SectionError, from_section
 
 WHERE = "signx.video2pose.model"
-STEMS = ("patch", "conv")
+STEMS = ("patch", "conv", "conv_norm")
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ class Video2PoseConfig:
             raise ValueError(f"{where}.dropout: must be in [0, 1), got {self.dropout}")
         if self.stem not in STEMS:
             raise ValueError(f"{where}.stem: must be one of {list(STEMS)}, got {self.stem!r}")
-        if self.stem == "conv" and (self.patch_size < 2 or self.patch_size & (self.patch_size - 1)):
-            raise ValueError(f"{where}.patch_size: stem conv halves the frame log2(patch_size) times, so "
-                             f"patch_size must be a power of two >= 2, got {self.patch_size}")
+        if self.stem != "patch" and (self.patch_size < 2 or self.patch_size & (self.patch_size - 1)):
+            raise ValueError(f"{where}.patch_size: stem {self.stem} halves the frame log2(patch_size) times, "
+                             f"so patch_size must be a power of two >= 2, got {self.patch_size}")
 
     @property
     def num_patches(self) -> int:
