@@ -2,17 +2,17 @@
 be made from video alone (paper Sec. 3.3 and App. B.2).
 
 Per frame a spatial ViT (patch embedding, CLS token, learned positional embedding, pre-norm Transformer
-layers) gives the CLS embedding v_t (Eq. 4). The patch embedding is the paper's one Conv2d with
-kernel = stride = ``patch_size`` (``stem: patch``) or, with ``stem: conv``, a stack of 3x3 stride-2
-convolutions that reaches the same patch grid (log2(patch_size) layers, widths doubling up to
-``spatial_dim``, GELU between): the "early convolutions" ViT, which learns from few images much
-faster at almost no extra cost; ``stem: conv_norm`` adds a BatchNorm after each of those convolutions, as that
-paper's stem has (see :func:`conv_stem` for why it matters); temporal attention over the CLS embeddings of a
-video, with a padding mask and sinusoidal positions, gives V_temp (Eq. 5); one linear projection per
-slot maps V_temp to that slot's features (Eq. 6), concatenated in ``SLOT_ORDER`` into the fused 1959-d
-vector, in the same z-normalised space as the fused shards. The loss (Eq. 14) is the squared error over
-the valid slot entries of real frames only (:func:`video2pose_loss`). Stage 1 stays frozen
-(:func:`freeze`); :func:`latents_from_video` runs predicted features through its encoder.
+layers) gives the CLS embedding v_t (Eq. 4). The patch embedding is the paper's one Conv2d with kernel =
+stride = ``patch_size`` (``stem: patch``) or, with ``stem: conv``, a stack of 3x3 stride-2 convolutions that
+reaches the same patch grid (log2(patch_size) layers, widths doubling up to ``spatial_dim``, GELU between):
+the "early convolutions" ViT, which learns from few images much faster at almost no extra cost; the
+``conv_norm`` stem adds a BatchNorm after each of those convolutions, as that paper's stem has (see
+:func:`conv_stem` for why it matters; training steps take 30-45% longer); temporal attention over the CLS
+embeddings of a video, with a padding mask and sinusoidal positions, gives V_temp (Eq. 5); one linear
+projection per slot maps V_temp to that slot's features (Eq. 6), concatenated in ``SLOT_ORDER`` into the fused
+1959-d vector, in the same z-normalised space as the fused shards. The loss (Eq. 14) is the squared error over
+the valid slot entries of real frames only (:func:`video2pose_loss`). Stage 1 stays frozen (:func:`freeze`);
+:func:`latents_from_video` runs predicted features through its encoder.
 
 Config section ``signx.video2pose.model`` (``Video2PoseConfig.from_dict``); defaults are demo-sized, the
 paper-scale model is a ViT-B/16 at 224 px (image_size 224, patch_size 16, spatial_dim 768,
@@ -69,7 +69,7 @@ def conv_stem(patch_size: int, width: int, norm: bool = False) -> nn.Sequential:
     for ``p = patch_size`` (a power of two): log2(p) layers, channels doubling from width / 2^(layers-1)
     (at least 8), GELU between layers, none after the last. ``norm`` puts a BatchNorm before each GELU and
     after the last convolution (the early-convolution ViT's stem): without it the default initialisation
-    shrinks what tells frames apart about 3x per layer, so a 5-layer stem starts almost blind."""
+    shrinks what tells frames apart about 3.5x per layer, so a 5-layer stem starts almost blind."""
     layers = patch_size.bit_length() - 1
     widths = [max(8, width >> (layers - 1 - i)) for i in range(layers)]
     widths[-1] = width
