@@ -272,6 +272,13 @@ def rule_resources(name):
     return res
 
 
+# Scheduling: among ready jobs Snakemake starts the higher priority first. Video2Pose is the longest
+# training job, and extraction -> fusion -> Pose2Gloss -> Video2Pose the longest chain to `all`; started
+# as soon as its inputs exist, it runs beside the other training jobs instead of alone at the end.
+# Priorities only order jobs: they change no output, so they are not config.
+PRIORITY_LONGEST_CHAIN = 10
+
+
 def poses_resource_name(wildcards):
     backend = slot_backend(wildcards.ds, wildcards.slot)
     if is_derived(backend):

@@ -11,6 +11,7 @@ rule fusion_stats:
         "results/{ds}/fused/stats.h5",
     log:
         "logs/{ds}/fusion_stats.log",
+    priority: PRIORITY_LONGEST_CHAIN
     params:
         fusion=section("fusion"),
     resources:
@@ -32,6 +33,7 @@ rule fusion_apply:
         "logs/{ds}/fused/shard{shard}.log",
     wildcard_constraints:
         shard=r"\d+",
+    priority: PRIORITY_LONGEST_CHAIN
     params:
         fusion=section("fusion"),
     resources:

@@ -15,6 +15,7 @@ checkpoint poses_extract:
     wildcard_constraints:
         slot="|".join(SLOT_ORDER),
         shard=r"\d+",
+    priority: PRIORITY_LONGEST_CHAIN
     params:
         estimator=lambda wc: estimator_cfg(wc.ds, wc.slot),
         extraction=section("extraction"),

@@ -11,6 +11,7 @@ rule signx_pose2gloss:
         "results/{ds}/signx/pose2gloss/best.pt",
     log:
         "logs/{ds}/signx/pose2gloss.log",
+    priority: PRIORITY_LONGEST_CHAIN
     params:
         pose2gloss=signx_section("pose2gloss"),
     resources:
@@ -135,6 +136,7 @@ rule signx_video2pose:
         "results/{ds}/signx/video2pose/best.pt",
     log:
         "logs/{ds}/signx/video2pose.log",
+    priority: PRIORITY_LONGEST_CHAIN
     params:
         video2pose=signx_section("video2pose"),
     resources:
