@@ -4,7 +4,8 @@ pytest runs one test at a time, mostly on one core, while the longest fixtures a
 the README's demo (CPU-bound, ~12 min on 2 cores) and the build through SLURM (which mostly waits on the
 scheduler). A test module registers such a build with :func:`register`; ``tests/conftest.py`` starts every
 registered build whose fixture a selected test uses, each in a thread, and its commands at a lower CPU
-priority (:data:`NICE`), so that they fill the cores the tests leave idle. The fixture then returns
+priority (:data:`NICE`), so that they fill the cores the tests leave idle, and runs the tests that read a
+build last (:func:`readers_last`), so that the others run while the builds do. The fixture then returns
 :func:`result`, which waits for its build (or runs it there and then when it was not started).
 """
 
@@ -37,6 +38,17 @@ _LOCK = threading.Lock()
 def register(name: str, fixtures: Iterable[str], work: Callable[[Any], Any]) -> None:
     """Make ``work`` a background build, started when a selected test uses one of ``fixtures``."""
     _BUILDS[name] = Build(name, frozenset(fixtures), work)
+
+
+def readers_last(items: list[Any]) -> list[Any]:
+    """``items`` (pytest items) with those that read a registered build moved to the end, each group in
+    its own order. The other tests then run while the builds do, instead of on one core after them."""
+    reading = frozenset().union(*(build.fixtures for build in _BUILDS.values()))
+
+    def reads(item: Any) -> bool:
+        return bool(reading & set(getattr(item, "fixturenames", ())))
+
+    return [item for item in items if not reads(item)] + [item for item in items if reads(item)]
 
 
 def start_needed(fixture_names: Iterable[str], tmp_path_factory: Any) -> list[str]:

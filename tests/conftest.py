@@ -8,6 +8,11 @@ from test_workflow import _workdir, edit_config, smk
 from workflow_helpers import CI_TARGETS, short_training
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that wait for a background build run last (tests/background.py)."""
+    items[:] = background.readers_last(items)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def background_builds(request, tmp_path_factory):
     """Start the end-to-end builds the selected tests read (tests/background.py) before the first test."""

@@ -94,3 +94,21 @@ print(thread.is_alive(), out["proc"].returncode, round(time.monotonic() - starte
                           env={**os.environ, "PYTHONPATH": tests})
     alive, returncode, seconds = done.stdout.split()
     assert (alive, int(returncode)) == ("False", -15) and int(seconds) < 30, done.stderr
+
+
+class Item:
+    """Stands in for a pytest item: a name and the fixtures it uses."""
+
+    def __init__(self, name: str, *fixtures: str):
+        self.name, self.fixturenames = name, list(fixtures)
+
+
+def test_tests_that_read_a_build_move_last_and_both_groups_keep_their_order(registry):
+    # Run after the builds, the tests that read none of them left one of two cores idle for 5 minutes.
+    background.register("demo", {"demo_run"}, lambda f: None)
+    background.register("slurm", {"runs", "slurm_audit"}, lambda f: None)
+    items = [Item("a", "tmp_path"), Item("demo1", "demo_run"), Item("b"), Item("slurm", "slurm_audit", "ci"),
+             Item("demo2", "tmp_path", "demo_run"), Item("c", "ci_build")]
+    assert [i.name for i in background.readers_last(items)] == ["a", "b", "c", "demo1", "slurm", "demo2"]
+    background._BUILDS.clear()
+    assert [i.name for i in background.readers_last(items)] == [i.name for i in items]
