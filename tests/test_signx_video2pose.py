@@ -75,6 +75,23 @@ def test_conv_stem_reaches_the_patch_grid():
     assert out.shape == (2, 3, FUSED_DIM) and torch.isfinite(out).all()
 
 
+@pytest.mark.parametrize("stem", ["patch", "conv", "conv_norm"])
+def test_stem_runs_channels_last_with_the_same_result(stem):
+    # the speed-up (benchmarks/bench_video2pose_step.py) rests on the stem seeing channels-last frames
+    m = tiny(stem=stem, image_size=32, patch_size=8).eval()
+    seen = []
+    m.spatial.patch_embed.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    x = frames(2, 3, size=32)
+    images = x.flatten(0, 1)                                            # (6, 3, 32, 32), contiguous
+    with torch.no_grad():
+        out = m(x, torch.zeros(2, 3, dtype=torch.bool))
+        assert len(seen) == 1 and seen[0].is_contiguous(memory_format=torch.channels_last)
+        plain = m.spatial.patch_embed(images)
+        last = m.spatial.patch_embed(images.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(plain, last, atol=1e-5)
+    assert out.shape == (2, 3, FUSED_DIM) and torch.isfinite(out).all()
+
+
 def test_conv_norm_stem_keeps_frames_apart_at_initialisation():
     # The demo's stem: 128 px to a 4x4 grid in five stride-2 convolutions. What tells frames apart is the
     # spread over frames of each output entry; the plain stack all but erases it at initialisation.
