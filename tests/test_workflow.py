@@ -339,7 +339,7 @@ RERUN_MATRIX = {
                 {"signx_pruning": 1, **SIGNX_FROM_AUG, "all": 1}),
     # Two more Video2Pose seeds: two runs and the spread table; the primary Video2Pose and its tables stay.
     "spread_seeds": (lambda c: c["signx"].update(spread={"seeds": [8, 9]}),
-                     {"signx_video2pose_seed": 2, "signx_spread": 1, "all": 1}),
+                     {"signx_video2pose_seed": 2, "signx_spread": 1, "report_spread_page": 1, "all": 1}),
     "recognition_beam": (lambda c: c["signx"]["recognition"]["decoding"].update(beam=4),
                          {"signx_recognition": 1, "report_video_tables": 1, "all": 1}),
     "synthetic_seed": (lambda c: c["datasets"]["demo"]["synthetic"].update(seed=99),

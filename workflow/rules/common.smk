@@ -437,6 +437,8 @@ def report_pages(ds):
     pages += [f"results/{ds}/report/comparison_{name}.html" for name in TABLE_SYSTEMS]
     if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:
         pages.append(f"results/{ds}/report/fusion_report.html")
+        if len(spread_seeds()) > 1:
+            pages.append(f"results/{ds}/report/spread.html")
     return pages
 
 

@@ -103,3 +103,22 @@ rule report_video_tables:
         "../envs/pipelib.yaml"
     script:
         "../scripts/report_views.py"
+
+
+rule report_spread_page:
+    input:
+        spread="results/{ds}/signx/spread.csv",
+    output:
+        spread=report(
+            "results/{ds}/report/spread.html",
+            caption="../report/spread.rst",
+            category="SignX",
+        ),
+    log:
+        "logs/{ds}/report/spread.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/pipelib.yaml"
+    script:
+        "../scripts/report_views.py"
