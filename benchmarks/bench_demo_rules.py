@@ -16,7 +16,9 @@ results``). Prints:
 3. the slowest ``--jobs`` jobs, named by their log file (which says the shard, slot or target);
 4. every ``history.csv`` under ``results/<dataset>/``: epochs, epoch seconds in all and, where the trainer
    recorded it, ``train/data_wait_fraction`` (the part of training step time spent waiting for data;
-   mean over epochs, weighted by epoch seconds; target <= 0.05).
+   mean over epochs, weighted by epoch seconds; target <= 0.05), and the seconds of the job that wrote
+   the run (the one whose outputs lie in the run's folder) outside its epochs: imports, data loading,
+   the MLflow run's start and end, the final save.
 
 With ``--retrain RUN[,RUN...]`` (``video2pose``, ``pose2gloss``, ``recognizer_gloss``, ``recognizer_text``)
 it instead trains those SignX runs again, with the library on ``PYTHONPATH``, from the finished build's
@@ -32,11 +34,14 @@ say whether they train the same weights.
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import json
 import re
 import shutil
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,13 +53,15 @@ WAIT_COLUMN = "train/data_wait_fraction"
 
 @dataclass
 class Job:
-    """One finished job: rule, stage (rule file), first log file, start and end (epoch seconds)."""
+    """One finished job: rule, stage (rule file), first log file, start and end (epoch seconds), and the
+    outputs on record (paths relative to the working directory)."""
 
     rule: str
     stage: str
     log: str
     start: float
     end: float
+    outputs: tuple[str, ...] = ()
 
     @property
     def seconds(self) -> float:
@@ -78,7 +85,7 @@ def read_jobs(directory: Path) -> list[Job]:
     stages = rule_stages(directory / "workflow" / "rules")
     if not stages:  # the tests' copies run with -s <repo>/Snakefile from a bare work directory
         stages = rule_stages(Path(__file__).resolve().parents[1] / "workflow" / "rules")
-    groups: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, int], list[tuple[str, dict]]] = defaultdict(list)
     for path in meta.iterdir():
         try:
             record = json.loads(path.read_text())
@@ -86,15 +93,25 @@ def read_jobs(directory: Path) -> list[Job]:
             continue
         if record.get("incomplete") or record.get("starttime") is None or record.get("endtime") is None:
             continue
-        groups[(record["rule"], record.get("job_hash", 0))].append(record)
+        groups[(record["rule"], record.get("job_hash", 0))].append((output_path(path.name), record))
     jobs = []
-    for (rule, _), records in groups.items():
+    for (rule, _), found in groups.items():
+        records = [r for _, r in found]
         logs = sorted({str(lg) for r in records for lg in r.get("log") or []})
         jobs.append(Job(rule, stages.get(rule, "?"), logs[0] if logs else "",
-                        min(r["starttime"] for r in records), max(r["endtime"] for r in records)))
+                        min(r["starttime"] for r in records), max(r["endtime"] for r in records),
+                        tuple(sorted(out for out, _ in found if out))))
     if not jobs:
         raise SystemExit(f"{meta} holds no finished job")
     return jobs
+
+
+def output_path(name: str) -> str:
+    """The output path a metadata record's file name encodes (URL-safe base64), "" if it is not one."""
+    try:
+        return base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
 
 
 def per_rule(jobs: list[Job]) -> pd.DataFrame:
@@ -120,8 +137,11 @@ def per_stage(jobs: list[Job]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def training_runs(results: Path) -> pd.DataFrame:
-    """Every history.csv under ``results``: epochs, seconds and the data-wait fraction when recorded."""
+def training_runs(results: Path, jobs: Sequence[Job] = (), directory: Path = Path(".")) -> pd.DataFrame:
+    """Every history.csv under ``results``: epochs, seconds and the data-wait fraction when recorded, and,
+    given the build's ``jobs``, the seconds of the job that wrote the run and its seconds outside the
+    epochs (start-up, tracking, data loading, the final save)."""
+    job_of_dir = {str((directory / out).parent.resolve()): j for j in jobs for out in j.outputs}
     rows = []
     for hist in sorted(results.rglob("history.csv")):
         if "mlartifacts" in hist.relative_to(results).parts:  # MLflow's copy of a run's own history.csv
@@ -132,10 +152,13 @@ def training_runs(results: Path) -> pd.DataFrame:
         if WAIT_COLUMN in h and seconds.sum() > 0:
             ok = h[WAIT_COLUMN].notna()
             wait = float((h.loc[ok, WAIT_COLUMN] * seconds[ok]).sum() / max(seconds[ok].sum(), 1e-12))
-        rows.append({"run": str(hist.parent.relative_to(results)), "epochs": len(h),
-                     "epoch_s": float(seconds.sum()) if "seconds" in h else float("nan"),
-                     "data_wait_fraction": wait})
-    return pd.DataFrame(rows, columns=["run", "epochs", "epoch_s", "data_wait_fraction"])
+        epoch_s = float(seconds.sum()) if "seconds" in h else float("nan")
+        job = job_of_dir.get(str(hist.parent.resolve()))
+        job_s = job.seconds if job is not None else float("nan")
+        rows.append({"run": str(hist.parent.relative_to(results)), "epochs": len(h), "epoch_s": epoch_s,
+                     "job_s": job_s, "outside_epochs_s": job_s - epoch_s, "data_wait_fraction": wait})
+    return pd.DataFrame(rows, columns=["run", "epochs", "epoch_s", "job_s", "outside_epochs_s",
+                                       "data_wait_fraction"])
 
 
 RETRAINABLE = ("video2pose", "pose2gloss", "recognizer_gloss", "recognizer_text")
@@ -243,9 +266,9 @@ def main() -> None:
     print(f"\n== the {args.jobs} slowest jobs")
     slow = sorted(jobs, key=lambda j: j.seconds, reverse=True)[:args.jobs]
     print(pd.DataFrame([{"rule": j.rule, "job_s": j.seconds, "log": j.log} for j in slow]).to_string(**fmt))
-    runs = training_runs(directory / "results" / args.dataset)
+    runs = training_runs(directory / "results" / args.dataset, jobs, directory)
     print(f"\n== training runs under results/{args.dataset} ({WAIT_COLUMN}: weighted by epoch seconds; "
-          f"NaN = not recorded)")
+          f"outside_epochs_s: the job's seconds before, between and after its epochs; NaN = not recorded)")
     print(runs.to_string(**fmt) if len(runs) else "(none)")
 
 
