@@ -4,12 +4,12 @@
                                                           [--steps 40] [--repeats 5]
 
 Builds the configured ``signx.video2pose`` model and one random batch of its shape (batch_size windows of
-max_frames frames), then times forward + backward + AdamW step, alternating the two memory layouts the
-stem can read the frames in (``SpatialViT.stem_memory_format``), ``--repeats`` rounds of ``--steps`` steps
-each (after 3 warm-up steps). Prints ms per step (median and range) and the ratio contiguous /
-channels-last: above 1 means the shipped layout is faster. ``--threads 1`` is what a Snakemake job of
-the rule gets. Both layouts compute the same function; only the order of floating-point sums inside the
-convolutions differs.
+max_frames frames, 32 when max_frames is null), then times forward + backward + AdamW step, alternating the
+two memory layouts the stem can read the frames in (``SpatialViT.stem_memory_format``), ``--repeats`` rounds
+of ``--steps`` steps each (after 3 warm-up steps). Prints ms per step (median and range) and the ratio
+contiguous / channels-last: above 1 means the shipped layout is faster. ``--threads 1`` is what a Snakemake
+job of the rule gets. Both layouts compute the same function; only the order of floating-point sums inside
+the convolutions differs.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ import time
 import torch
 import yaml
 
-from pipelib.signx.video2pose import Video2Pose, Video2PoseConfig
+from pipelib.signx.video2pose import Video2Pose, Video2PoseConfig, Video2PoseSection
 
 LAYOUTS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+WHOLE_VIDEO_FRAMES = 32  # frames per window timed when max_frames is null (whole videos)
 
 
 def step_ms(model: Video2Pose, frames: torch.Tensor, pad: torch.Tensor, steps: int) -> float:
@@ -46,9 +47,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with open(args.config) as f:
-        sec = yaml.safe_load(f)["signx"]["video2pose"]
-    cfg = Video2PoseConfig.from_dict(sec["model"], "signx.video2pose.model")
-    b, t, s = int(sec.get("batch_size", 4)), int(sec.get("max_frames") or 8), cfg.image_size
+        stage = Video2PoseSection.from_dict(yaml.safe_load(f)["signx"]["video2pose"])
+    cfg = Video2PoseConfig.from_dict(stage.model, "signx.video2pose.model")
+    b, t, s = stage.batch_size, stage.max_frames or WHOLE_VIDEO_FRAMES, cfg.image_size
     gen = torch.Generator().manual_seed(0)
     frames = torch.randn(b, t, 3, s, s, generator=gen)
     pad = torch.zeros(b, t, dtype=torch.bool)
