@@ -426,7 +426,7 @@ def dataset_outputs(ds):
             f"results/{ds}/efficiency.csv",
             f"results/{ds}/signx/closeness.csv",
         ]
-        if len(spread_seeds()) > 1:  # signx.spread.seeds names other Video2Pose seeds
+        if spread_requested():
             outputs.append(f"results/{ds}/signx/spread.csv")
     return outputs + report_pages(ds)
 
@@ -437,7 +437,7 @@ def report_pages(ds):
     pages += [f"results/{ds}/report/comparison_{name}.html" for name in TABLE_SYSTEMS]
     if dataset_cfg(ds)["kind"] not in POSE_ONLY_KINDS:
         pages.append(f"results/{ds}/report/fusion_report.html")
-        if len(spread_seeds()) > 1:
+        if spread_requested():
             pages.append(f"results/{ds}/report/spread.html")
     return pages
 
@@ -752,6 +752,11 @@ def spread_seeds():
     """The Video2Pose seeds of `signx.spread`: the primary run's (`signx.video2pose.train.seed`) first."""
     train = TrainConfig.from_dict(config["signx"]["video2pose"].get("train"), "signx.video2pose.train")
     return list(SpreadSection.from_dict(config["signx"].get("spread")).all_seeds(train.seed))
+
+
+def spread_requested():
+    """Whether `signx.spread.seeds` names Video2Pose seeds beside the primary run's."""
+    return len(spread_seeds()) > 1
 
 
 def get_spread_video2pose(wildcards):
