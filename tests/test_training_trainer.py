@@ -7,6 +7,8 @@ import multiprocessing as mp
 import os
 import random
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -255,6 +257,27 @@ def test_bad_train_step_and_monitor_errors(tmp_path):
             tmp_path / "b", NullTracker())
     with pytest.raises(RuntimeError, match=r"train_batches\(1\) yielded no batches"):
         fit(new_model(), mse_step, dev_loss, lambda e: [], config(), tmp_path / "c", NullTracker())
+
+
+def test_deterministic_switch_does_not_import_inductor_and_follows_it_once_imported():
+    # torch.use_deterministic_algorithms imports TorchInductor (about 2 s of every training job) only
+    # to set its own flag; the library's switch leaves it unimported, and sets its flag once it is.
+    code = """
+import sys
+import torch
+from pipelib.training.seeding import deterministic_algorithms
+with deterministic_algorithms(True):
+    assert torch.are_deterministic_algorithms_enabled()
+    assert "torch._inductor" not in sys.modules, "the switch imported TorchInductor"
+assert not torch.are_deterministic_algorithms_enabled()
+import torch._inductor.config as inductor_config
+with deterministic_algorithms(True):
+    assert torch.are_deterministic_algorithms_enabled() and inductor_config.deterministic
+assert not torch.are_deterministic_algorithms_enabled() and not inductor_config.deterministic
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
 
 
 def test_deterministic_option_is_scoped_to_fit(tmp_path):
