@@ -200,33 +200,77 @@ def test_latents_cover_every_video_keep_failures_and_are_deterministic(trained, 
         assert np.array_equal(shards.read_video(out, vid).features, shards.read_video(again, vid).features)
 
 
+def test_pair_set_windows_equal_load_pair_and_decode_only_the_frames_they_use(tmp_path, monkeypatch):
+    """Video2Pose's training windows: a frame folder's frames are decoded when a window first needs them
+    (kept with cache), on any number of threads, and equal what load_pair prepares; a video file is
+    decoded whole, once with cache."""
+    import pipelib.signx.frame_pairs as fp
+
+    manifest, fused = _build(tmp_path)
+    (tmp_path / "frames" / "t0" / "0005.png").unlink()                      # t0: 5 on disk, 6 fused
+    writer = cv2.VideoWriter(str(tmp_path / "t2.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (10, 12))
+    for i in range(9):                                                        # t2: 9 in the file, 7 fused
+        writer.write(np.full((12, 10, 3), 20 * i, np.uint8))
+    writer.release()
+    decodes = {"frames": 0, "videos": 0}
+    real_frame, real_video = fp.read_frame, fp.entry_frames_strided
+
+    def counted_frame(path):
+        decodes["frames"] += 1
+        return real_frame(path)
+
+    def counted_video(*args):
+        decodes["videos"] += 1
+        return real_video(*args)
+
+    monkeypatch.setattr(fp, "read_frame", counted_frame)
+    monkeypatch.setattr(fp, "entry_frames_strided", counted_video)
+    with FusedCorpus(fused) as corpus:
+        rows = pixel_rows(split_rows(manifest, "train"), corpus, "train")
+        rows.loc[rows["id"] == "t2", ["source", "media"]] = [str(tmp_path / "t2.mp4"), "video"]
+        for stride, cache, workers in ((1, True, 1), (2, True, 3), (3, False, 2), (1, False, 1)):
+            pairs = PairSet(rows, corpus, 8, stride, cache=cache, workers=workers)
+            whole = {i: load_pair(rows.iloc[i], corpus, 8, stride) for i in range(len(pairs))}
+            assert [pairs.length(i) for i in range(len(pairs))] == [len(w.frames) for w in whole.values()]
+            frames_rows = [i for i in range(len(pairs)) if rows.iloc[i]["media"] == "frames"]
+            wanted = [(i, range(pairs.length(i))[1:3]) for i in frames_rows]
+            for again in (False, True):                  # again: nothing more decoded when kept
+                decodes.update(frames=0, videos=0)
+                got = pairs.take_many(wanted)
+                used = sum(len(r) for _, r in wanted)
+                assert decodes == {"frames": 0 if cache and again else used, "videos": 0}, (stride, cache)
+                for (i, _), pair in zip(wanted, got, strict=True):
+                    for field in ("frames", "features", "slot_mask", "mask"):
+                        assert np.array_equal(getattr(pair, field), getattr(whole[i], field)[1:3]), field
+            video = int(np.flatnonzero(rows["media"] == "video")[0])
+            decodes.update(frames=0, videos=0)
+            fresh = PairSet(rows, corpus, 8, stride, cache=cache, workers=workers)
+            for _ in range(2):
+                np.testing.assert_array_equal(fresh.get(video).frames, whole[video].frames)
+            assert decodes == {"frames": 0, "videos": 1 if cache else 2}  # counted once, used twice
+            full = pair_batch([pairs.get(i) for i in range(len(pairs))])
+            ref = pair_batch(list(whole.values()))
+            assert all(torch.equal(full[k], ref[k]) for k in ref)
+
+
 def test_train_window_depends_on_seed_epoch_and_video_only():
-    t = 20
-    pair = FramePair("v", np.arange(t, dtype=np.float32)[:, None], np.zeros((t, 3), np.float32),
-                     np.ones((t, 5), bool), np.ones(t, bool))
-    starts = {e: int(train_window(pair, 1, 4, 0, e, 3).frames[0, 0]) for e in range(1, 9)}
-    assert all(len(train_window(pair, 1, 4, 0, e, 3).frames) == 4 for e in starts)
-    assert starts[1] == int(train_window(pair, 1, 4, 0, 1, 3).frames[0, 0])
+    starts = {e: train_window(20, 1, 4, 0, e, 3).start for e in range(1, 9)}
+    assert all(len(train_window(20, 1, 4, 0, e, 3)) == 4 for e in starts)
+    assert starts[1] == train_window(20, 1, 4, 0, 1, 3).start
     assert len(set(starts.values())) > 1
-    assert train_window(pair, 1, None, 0, 1, 3) is pair
+    assert train_window(20, 1, None, 0, 1, 3) == range(20)
 
 
 def test_train_window_draws_every_stride_phase():
     """Inference runs every stride phase of a video, so training must see all of them, each window
-    holding frames ``stride`` apart with features of the same frames."""
+    holding frames ``stride`` apart."""
     t, stride = 23, 4
-    pair = FramePair("v", np.arange(t, dtype=np.float32)[:, None], np.arange(t, dtype=np.float32)[:, None],
-                     np.ones((t, 5), bool), np.ones(t, bool))
-    windows = [train_window(pair, stride, 3, 0, e, i) for e in range(1, 6) for i in range(8)]
-    assert {int(w.frames[0, 0]) % stride for w in windows} == set(range(stride))
-    for w in windows:
-        assert len(w.frames) == 3 and np.all(np.diff(w.frames[:, 0]) == stride)
-        assert np.array_equal(w.frames, w.features)
-    whole = train_window(pair, stride, None, 0, 1, 0)          # no window: the whole phase
-    assert np.array_equal(whole.frames[:, 0], np.arange(int(whole.frames[0, 0]), t, stride))
-    short = FramePair("s", np.zeros((2, 1), np.float32), np.zeros((2, 1), np.float32),
-                      np.ones((2, 5), bool), np.ones(2, bool))
-    assert all(len(train_window(short, stride, 3, 0, e, 0).frames) == 1 for e in range(1, 6))
+    windows = [train_window(t, stride, 3, 0, e, i) for e in range(1, 6) for i in range(8)]
+    assert {w.start % stride for w in windows} == set(range(stride))
+    assert all(len(w) == 3 and w.step == stride and w[-1] < t for w in windows)
+    whole = train_window(t, stride, None, 0, 1, 0)             # no window: the whole phase
+    assert whole == range(whole.start, t, stride)
+    assert all(len(train_window(2, stride, 3, 0, e, 0)) == 1 for e in range(1, 6))
 
 
 def test_video2pose_trains_and_closeness_table(trained, tmp_path):

@@ -257,6 +257,24 @@ def verify_source(source: Path, media: str, mode: str) -> tuple[int, str | None]
     raise ValueError(f"verify_source handles media 'frames' and 'video', not {media!r}")
 
 
+def frame_files(folder: Path) -> list[Path]:
+    """:func:`list_frames` of a frame folder that must hold frames (else :class:`DatasetError`)."""
+    paths = list_frames(folder)
+    if not paths:
+        raise DatasetError(f"frame folder {folder} does not exist or holds no .png/.jpg frames")
+    return paths
+
+
+def read_frame(path: Path) -> np.ndarray:
+    """One frame file decoded: (H, W, 3) BGR uint8. Raises :class:`DatasetError` naming its folder and
+    file when it cannot be read or decoded."""
+    path = Path(path)
+    image, reason = _read_checked(path)
+    if reason:
+        raise DatasetError(f"{path.parent}: {reason}")
+    return image
+
+
 def iter_frames(source: Path, media: str) -> Iterator[np.ndarray]:
     """Yield each frame of a frame folder or video file once, decoded: (H, W, 3) BGR uint8.
 
@@ -264,14 +282,8 @@ def iter_frames(source: Path, media: str) -> Iterator[np.ndarray]:
     """
     source = Path(source)
     if media == "frames":
-        paths = list_frames(source)
-        if not paths:
-            raise DatasetError(f"frame folder {source} does not exist or holds no .png/.jpg frames")
-        for p in paths:
-            image, reason = _read_checked(p)
-            if reason:
-                raise DatasetError(f"{source}: {reason}")
-            yield image
+        for p in frame_files(source):
+            yield read_frame(p)
     elif media == "video":
         cap = _open_video(source)
         try:
@@ -296,19 +308,12 @@ def read_strided(source: Path, media: str, stride: int = 1) -> tuple[list[np.nda
     if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
         raise ValueError(f"frame stride must be an int >= 1, got {stride!r}")
     source = Path(source)
-    kept: list[np.ndarray] = []
     if media == "frames":
-        paths = list_frames(source)
-        if not paths:
-            raise DatasetError(f"frame folder {source} does not exist or holds no .png/.jpg frames")
-        for p in paths[::stride]:
-            image, reason = _read_checked(p)
-            if reason:
-                raise DatasetError(f"{source}: {reason}")
-            kept.append(image)
-        return kept, len(paths)
+        paths = frame_files(source)
+        return [read_frame(p) for p in paths[::stride]], len(paths)
     if media == "video":
         cap = _open_video(source)
+        kept: list[np.ndarray] = []
         n = 0
         try:
             while cap.grab():  # read() is grab() then retrieve(): the kept frames come out the same

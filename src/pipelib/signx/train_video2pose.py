@@ -7,7 +7,8 @@ Config section ``signx.video2pose``::
                          # drawn per (seed, epoch, video), so every frame is trained on; dev uses phase 0
     max_frames: 32       # frames per training video after the stride: a window drawn per (seed, epoch,
                          # video); dev videos use their first max_frames (null: whole videos)
-    cache_frames: true   # keep the prepared frames in memory for the whole run (false: decode per use)
+    cache_frames: true   # keep prepared frames in memory once a window has used them (false: decode per
+                         # use); a frame folder's frames are decoded when a window first needs them
     balance_slots: false # true: every slot's MSE weighs the same in the loss (false: every entry, Eq. 14)
     latent_weight: 0.0   # > 0 adds latent_weight x the MSE between the frozen Pose2Gloss latents of the
                          # predicted and of the fused features to Eq. 14 (needs the stage-1 checkpoint)
@@ -34,8 +35,9 @@ import numpy as np
 import torch
 
 from pipelib.batching import batch_indices
+from pipelib.poses.feed import default_workers
 from pipelib.signx.data import FusedCorpus, split_rows
-from pipelib.signx.frame_pairs import FramePair, PairSet, pair_batch, pixel_rows
+from pipelib.signx.frame_pairs import PairSet, pair_batch, pixel_rows
 from pipelib.signx.pose2gloss import Pose2Gloss, load_pose2gloss
 from pipelib.signx.video2pose import Video2Pose, Video2PoseConfig, Video2PoseSection, freeze, video2pose_loss
 from pipelib.training import TrainConfig, fit
@@ -48,18 +50,19 @@ log = logging.getLogger("pipelib.signx")
 SECTION = "signx.video2pose"
 
 
-def train_window(pair: FramePair, stride: int, max_frames: int | None, seed: int, epoch: int,
-                 index: int) -> FramePair:
-    """One training sequence of ``pair`` (every frame of the video): the frames of one stride phase
+def train_window(n_frames: int, stride: int, max_frames: int | None, seed: int, epoch: int,
+                 index: int) -> range:
+    """The frames of one training sequence of a video of ``n_frames`` frames: one stride phase
     (k, k + stride, ...), cut to a ``max_frames`` window; the phase and the window's start depend only on
     (seed, epoch, index). Drawing the phase lets training see every frame, as inference does
     (:func:`~pipelib.signx.video2pose.features_at_stride` runs each phase alone)."""
     rng = np.random.default_rng([seed, epoch, index])
-    sub = pair.phase(int(rng.integers(0, min(stride, len(pair.frames)))), stride) if stride > 1 else pair
-    n = len(sub.frames)
-    if max_frames is None or n <= max_frames:
-        return sub
-    return sub.window(int(rng.integers(0, n - max_frames + 1)), max_frames)
+    phase = range(int(rng.integers(0, min(stride, n_frames))), n_frames, stride) if stride > 1 else \
+        range(n_frames)
+    if max_frames is None or len(phase) <= max_frames:
+        return phase
+    start = int(rng.integers(0, len(phase) - max_frames + 1))
+    return phase[start:start + max_frames]
 
 
 def v2p_step(model: Video2Pose, batch: Mapping[str, torch.Tensor],
@@ -113,7 +116,7 @@ def evaluate_dev(model: Video2Pose, stage1: Pose2Gloss | None, dev: PairSet, bat
         stage1.to(device)
         sums["latent_mse"] = 0.0
     for idx in batch_indices(len(dev), batch_size, shuffle=False):
-        b = pair_batch([dev.get(i).window(0, max_frames) for i in idx])
+        b = pair_batch(dev.take_many([(i, range(dev.length(i))[:max_frames]) for i in idx]))
         b = {k: v.to(device) for k, v in b.items()}
         pred = model(b["frames"], b["pad"])                                  # (B, T, 1959)
         loss = video2pose_loss(pred, b["features"], b["slot_mask"], b["pad"], balance_slots)["loss"]
@@ -146,15 +149,16 @@ def train_video2pose(manifest: str | os.PathLike[str], fused_shards: Sequence[st
             corpus.require(list(rows["id"]), manifest, split, len(listed))
             # train keeps every frame (each window draws its stride phase); dev scores phase 0
             sets[split] = PairSet(rows, corpus, cfg.image_size, stride if split == "dev" else 1,
-                                  stage.cache_frames)
+                                  stage.cache_frames, workers=default_workers())
         train, dev = sets["train"], sets["dev"]
         log.info("video2pose: %d train / %d dev videos at %d px, stride %d, max_frames %s", len(train),
                  len(dev), cfg.image_size, stride, max_frames)
 
         def batches(epoch: int) -> Iterator[dict[str, torch.Tensor]]:
             for idx in batch_indices(len(train), batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch):
-                yield pair_batch([train_window(train.get(i), stride, max_frames, train_cfg.seed, epoch, i)
-                                  for i in idx])
+                yield pair_batch(train.take_many(
+                    [(i, train_window(train.length(i), stride, max_frames, train_cfg.seed, epoch, i))
+                     for i in idx]))
 
         model = Video2Pose(cfg, seed=train_cfg.seed)
         stage1_record = {"weights_sha256": weights_sha256(pose2gloss_ckpt) if stage1_inputs else None}
