@@ -3,81 +3,23 @@
 dataset, a broken pass/fail limit stops the run in a check job with one sentence, and raising the
 limit re-runs no work."""
 
-import multiprocessing
-import os
 import shutil
-import sys
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import RERUN_MATRIX, ROOT, SNAKEMAKE, smk
-from workflow_helpers import CI_TARGETS, copy_build
+from test_workflow import RERUN_MATRIX, ROOT, smk
+from workflow_helpers import copy_build, plans
 
 from pipelib import configkeys
 
 SCHEMA = configkeys.load_schema(ROOT / configkeys.SCHEMA_PATH)
-TARGETS = CI_TARGETS
-# Dry runs fork from one process that imported Snakemake, torch and the library once (multiprocessing's
-# forkserver), a fresh process per run: about 2 s of CPU each instead of 6 s for a new `snakemake`.
-PRELOAD = ["snakemake.cli", "torch", "pipelib.configkeys", "pipelib.limits", "pipelib.training",
-           "pipelib.production.autoencoder", "pipelib.production.generator", "pipelib.text.encoders",
-           "pipelib.signx.pose2gloss", "pipelib.signx.recognizer", "pipelib.signx.video2pose",
-           "pipelib.signx.train_recognizer", "test_workflow_reruns"]
 
 
 @pytest.fixture(scope="module")
 def ci_done(ci_build, tmp_path_factory):
     """A copy of the session's finished CI build (short training), to edit and re-run in."""
     return copy_build(ci_build, tmp_path_factory.mktemp("reruns") / "wd")
-
-
-def snakemake_in_this_process(argv: list[str]) -> tuple[int, str]:
-    """`snakemake *argv` run here (a fresh worker process); its exit code and output."""
-    import snakemake.cli
-
-    with tempfile.TemporaryFile() as fh:
-        os.dup2(fh.fileno(), 1)
-        os.dup2(fh.fileno(), 2)
-        try:
-            snakemake.cli.main(argv)
-            code = 0
-        except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else 1
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        fh.seek(0)
-        return code, fh.read().decode(errors="replace")
-
-
-def job_stats(text: str) -> dict[str, int]:
-    """The 'Job stats' table of a dry run, per rule ({} when nothing is to be done)."""
-    if "Nothing to be done" in text:
-        return {}
-    table = text.split("Job stats:")[1].split("\n\n")[0]
-    return {r[0]: int(r[1]) for r in (ln.split() for ln in table.strip().splitlines()[2:]) if r[0] != "total"}
-
-
-def plans(workdir: Path, runs: dict[str, tuple]) -> dict[str, dict[str, int]]:
-    """Dry runs, two at a time: ``runs[name] = (overlay, targets, extra args)``; the overlay is merged
-    over the config as a second --configfile. Returns the jobs each plans, per rule."""
-    argvs = {}
-    for i, (name, (overlay, targets, extra)) in enumerate(runs.items()):
-        path = workdir / f"overlay_{i}.yaml"
-        path.write_text(yaml.safe_dump(overlay))
-        argvs[name] = ["-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *(targets or TARGETS),
-                       "-n", "--nolock", "--quiet", "rules", *extra,
-                       "--configfile", str(workdir / "config/config.yaml"), str(path)]
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
-    with ProcessPoolExecutor(2, mp_context=ctx, max_tasks_per_child=1) as pool:
-        futures = {name: pool.submit(snakemake_in_this_process, argv) for name, argv in argvs.items()}
-        results = {name: future.result() for name, future in futures.items()}
-    for name, (code, text) in results.items():
-        assert code == 0, f"{SNAKEMAKE} {' '.join(argvs[name])} failed:\n{text[-4000:]}"
-    return {name: job_stats(text) for name, (_, text) in results.items()}
 
 
 def planned(workdir: Path, overlay: dict, *targets: str, extra: tuple[str, ...] = ()) -> dict[str, int]:
