@@ -256,3 +256,33 @@ def test_training_without_tracking_never_imports_mlflow(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
                           timeout=120, env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_tracking_sends_no_mlflow_telemetry_unless_the_environment_asks(tmp_path):
+    """MLflow 3 reports usage to its developers from every process that imports it; a training job's
+    run must not (no telemetry client, no installation id under $HOME), unless the user sets
+    MLFLOW_DISABLE_TELEMETRY=false."""
+    code = (
+        "import os, sys\n"
+        "from pipelib.training.mlflow_tracker import MlflowTracker\n"
+        "if sys.argv[2] == 'opt-in':\n"
+        "    assert os.environ['MLFLOW_DISABLE_TELEMETRY'] == 'false'\n"
+        "    sys.exit(0)\n"
+        "tracker = MlflowTracker(f'sqlite:///{sys.argv[1]}/mlflow.db', 'telemetry')\n"
+        "tracker.start('run')\n"
+        "tracker.log_metrics({'loss': 1.0}, 1)\n"
+        "tracker.finish()\n"
+        "from mlflow.telemetry.client import get_telemetry_client\n"
+        "assert get_telemetry_client() is None, 'MLflow telemetry is on'\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    # A user's environment: no CI or pytest variables (MLflow turns telemetry off by itself under CI).
+    env = {"PYTHONPATH": src, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"),
+           "PIPELIB_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path), "default"], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (tmp_path / "home/.config/mlflow").exists()  # where MLflow keeps its installation id
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path), "opt-in"], capture_output=True,
+                          text=True, timeout=120, env={**env, "MLFLOW_DISABLE_TELEMETRY": "false"})
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -9,6 +9,11 @@ else ``~/.cache/pipelib``), under a lock of its own. Where that directory cannot
 created in place, still under the lock. Experiment creation also races on tracking servers (one process
 creates the experiment between another's lookup and insert); that conflict, and SQLite's transient
 "database is locked", are retried with a short back-off.
+
+MLflow 3 sends usage telemetry to its developers' servers from every process that imports it (outside CI),
+and keeps an installation id in ``~/.config/mlflow``. Training jobs run on clusters whose data policies
+the pipeline cannot know, so importing this module turns it off (``MLFLOW_DISABLE_TELEMETRY=true``)
+unless the environment already sets ``MLFLOW_DISABLE_TELEMETRY``: set it to ``false`` to send it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any, TypeVar
 from pipelib.io.atomic import atomic_path
 
 log = logging.getLogger("pipelib.training")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # before any import of mlflow (module docstring)
 T = TypeVar("T")
 ATTEMPTS = 8
 RACE = ("resource_already_exists", "already exists", "unique constraint", "integrityerror")
