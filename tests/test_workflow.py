@@ -127,6 +127,19 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert proc.returncode != 0 and "sometimes" in proc.stdout + proc.stderr
 
 
+def test_video2pose_gets_its_own_cpus_over_the_training_resources(tmp_path):
+    """Video2Pose decodes frames on its job's CPUs: `resources.video2pose` overlays `resources.train` for
+    its rules only."""
+    resources = yaml.safe_load((ROOT / "config/config.yaml").read_text())["resources"]
+    wd = _workdir(tmp_path, {"resources": {**resources, "video2pose": {"cpus_per_task": 6}}})
+    targets = ("results/ci/signx/video2pose/best.pt", "results/ci/production/autoencoder/best.pt")
+    out = smk(wd, "-n", *targets)
+    blocks = (out.stdout + out.stderr).split("\nrule ")[1:]              # one per planned job
+    shown = {b.split(":")[0]: b.split("resources: ")[1].split("\n")[0] for b in blocks if "resources: " in b}
+    assert "cpus_per_task=6" in shown["signx_video2pose"] and "gpu=1" in shown["signx_video2pose"]
+    assert "cpus_per_task=2" in shown["autoencoder"] and "cpus_per_task=2" in shown["signx_pose2gloss"]
+
+
 def test_job_count_does_not_grow_with_videos(tmp_path):
     small = job_counts(_workdir(tmp_path / "a"))
     wd = _workdir(tmp_path / "b")

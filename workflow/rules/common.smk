@@ -265,10 +265,11 @@ def estimator_override_slots(ds):
 check_backends()
 
 
-def rule_resources(name):
-    """SLURM/local resources: `resources.default` overlaid by `resources.<name>`."""
+def rule_resources(*names):
+    """SLURM/local resources: `resources.default` overlaid by `resources.<name>` for each name in turn."""
     res = dict(config["resources"]["default"])
-    res.update(config["resources"].get(name, {}))
+    for name in names:
+        res.update(config["resources"].get(name, {}))
     return res
 
 

@@ -140,7 +140,7 @@ rule signx_video2pose:
     params:
         video2pose=signx_section("video2pose"),
     resources:
-        **rule_resources("train"),
+        **rule_resources("train", "video2pose"),
     conda:
         "../envs/pipelib.yaml"
     script:
@@ -211,7 +211,7 @@ rule signx_video2pose_seed:
     params:
         video2pose=video2pose_seed_params,
     resources:
-        **rule_resources("train"),
+        **rule_resources("train", "video2pose"),
     conda:
         "../envs/pipelib.yaml"
     script:
