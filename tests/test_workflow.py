@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import background
@@ -11,12 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from workflow_helpers import job_stats, plans
+from workflow_helpers import ROOT, SNAKEMAKE, job_stats, plans
 
 from pipelib.io import shards
-
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
 def _workdir(tmp_path: Path, overlay: dict | None = None) -> Path:

@@ -27,7 +27,6 @@ from pipelib.signx.frames_input import entry_frames_strided, prepare_frame
 log = logging.getLogger("pipelib.signx")
 PIXEL_MEDIA = ("frames", "video")
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass
@@ -131,7 +130,7 @@ class PairSet:
         for (i, positions), video in zip(wanted, videos, strict=True):
             part = slice(positions.start, positions.stop, positions.step)
             if video.paths is None:
-                frames = (video.frames if video.frames is not None else self._decode_video(i))[part]
+                frames = (video.frames if video.frames is not None else self._decode_video(i)[0])[part]
                 if not self.cache:
                     video.frames = None  # decoded to count its frames; not kept
             elif self.cache:
@@ -152,45 +151,36 @@ class PairSet:
         video = self._videos.get(i)
         if video is None:
             row = self.rows[i]
+            frames = None
             if row["media"] == "frames":
-                paths = self._checked(row, frame_files, Path(row["source"]))
-                video = _Video(paths, _aligned(row, self.corpus, len(paths))[1])
-                if self.cache:
-                    t = len(range(0, video.n, self.stride))
-                    video.frames = np.zeros((t, 3, self.image_size, self.image_size), np.float32)
-                    video.ready = np.zeros(t, bool)
+                paths = frame_files(Path(row["source"]))
+                total = len(paths)
             else:
-                frames, total = self._checked(row, entry_frames_strided, row, self.image_size, self.stride)
-                video = _Video(None, _aligned(row, self.corpus, total)[1])
-                video.frames = frames[:len(range(0, video.n, self.stride))]
+                paths = None
+                frames, total = self._decode_video(i)
+            video = _Video(paths, _aligned(row, self.corpus, total)[1])
+            t = len(range(0, video.n, self.stride))
+            if frames is not None:
+                video.frames = frames[:t]
+            elif self.cache:
+                video.frames = np.zeros((t, 3, self.image_size, self.image_size), np.float32)
+                video.ready = np.zeros(t, bool)
             self._videos[i] = video
         return video
 
-    def _decode_video(self, i: int) -> np.ndarray:
-        row = self.rows[i]
-        frames, _ = self._checked(row, entry_frames_strided, row, self.image_size, self.stride)
-        return frames[:self.length(i)]
+    def _decode_video(self, i: int) -> tuple[np.ndarray, int]:
+        """A video file's frames at the set's stride, prepared, and its frame count."""
+        return entry_frames_strided(self.rows[i], self.image_size, self.stride)
 
     def _decode_frame(self, key: tuple[int, int]) -> np.ndarray:
         i, p = key
-        path = self._videos[i].paths[p * self.stride]
-        return self._checked(self.rows[i], lambda: prepare_frame(read_frame(path), self.image_size))
+        return prepare_frame(read_frame(self._videos[i].paths[p * self.stride]), self.image_size)
 
     def _map(self, fn: Callable[[T], np.ndarray], items: list[T]) -> list[np.ndarray]:
         if self.workers == 1 or len(items) < 2:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(min(self.workers, len(items)), thread_name_prefix="frames") as pool:
             return list(pool.map(fn, items))
-
-    @staticmethod
-    def _checked(row: Mapping[str, Any], fn: Callable[..., R], *args: Any) -> R:
-        """``fn(*args)``, a ValueError naming the manifest entry."""
-        try:
-            return fn(*args)
-        except ValueError as err:
-            if str(err).startswith("manifest entry "):
-                raise
-            raise ValueError(f"manifest entry {row.get('id', '?')}: {err}") from None
 
 
 def pair_batch(pairs: Sequence[FramePair]) -> dict[str, torch.Tensor]:
