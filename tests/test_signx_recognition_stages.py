@@ -335,10 +335,10 @@ def test_efficiency_csv_has_positive_rates(corpus, gloss_run, tmp_path):
     rows, manifest = _with_pixels(corpus, tmp_path, 3)
     p2g, v2p = _stage1_checkpoints(tmp_path)
     out_csv = tmp_path / "efficiency.csv"
-    sec = {"split": "test", "max_videos": 2, "warmup": 1, "repeats": 3, "device": "cpu", "threads": 1,
+    sec = {"split": "test", "max_videos": 2, "warmup": 1, "repeats": 3, "device": "cpu", "threads": 2,
            "head": "ctc"}
     write_efficiency(manifest, corpus["latents"], corpus["pruning"], {"gloss": gloss_run[1]}, p2g, v2p,
-                     out_csv, sec)
+                     out_csv, sec, job_threads=1)  # timed on the one core the job holds, not on 2
     table = pd.read_csv(out_csv)
     assert list(table.columns) == EFF_COLUMNS and table["path"].tolist() == ["latents", "pixels"]
     assert (table["fps"] > 0).all() and (table["seconds"] > 0).all() and (table["videos"] == 2).all()
@@ -354,6 +354,17 @@ def test_efficiency_csv_has_positive_rates(corpus, gloss_run, tmp_path):
     assert front["latents"] == 0 and 0 < front["pixels"] < table.set_index("path").loc["pixels", "seconds"]
     prov = json.loads((tmp_path / "efficiency.csv.prov.json").read_text())
     assert prov["deterministic"] is False
+
+
+def test_the_timing_uses_the_configured_threads_up_to_the_jobs_cores(caplog):
+    """More torch threads than the job's cores would share cores with other jobs and time them too."""
+    from pipelib.signx.efficiency import measurement_threads
+
+    assert measurement_threads(None, None) is None and measurement_threads(2, None) == 2  # outside a job
+    assert measurement_threads(None, 3) == 3 and measurement_threads(2, 4) == 2
+    assert not caplog.records
+    assert measurement_threads(2, 1) == 1
+    assert "signx.efficiency.threads is 2 but the job holds 1 core(s)" in caplog.text
 
 
 def test_time_paths_warms_every_input_and_alternates_the_order():

@@ -123,17 +123,24 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert proc.returncode != 0 and "sometimes" in proc.stdout + proc.stderr
 
 
-def test_video2pose_gets_its_own_cpus_over_the_training_resources(tmp_path):
+def test_video2pose_and_the_efficiency_timing_get_their_own_cpus(tmp_path):
     """Video2Pose decodes frames on its job's CPUs: `resources.video2pose` overlays `resources.train` for
-    its rules only."""
-    resources = yaml.safe_load((ROOT / "config/config.yaml").read_text())["resources"]
-    wd = _workdir(tmp_path, {"resources": {**resources, "video2pose": {"cpus_per_task": 6}}})
-    targets = ("results/ci/signx/video2pose/best.pt", "results/ci/production/autoencoder/best.pt")
-    out = smk(wd, "-n", *targets)
+    its rules only. The efficiency job holds the cores it times (`signx.efficiency.threads`), as threads
+    of a local run and as `cpus_per_task` on SLURM."""
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    efficiency = {**cfg["signx"]["efficiency"], "threads": 3}
+    wd = _workdir(tmp_path, {"resources": {**cfg["resources"], "video2pose": {"cpus_per_task": 6}},
+                             "signx": {**cfg["signx"], "efficiency": efficiency}})
+    targets = ("results/ci/signx/video2pose/best.pt", "results/ci/production/autoencoder/best.pt",
+               "results/ci/efficiency.csv")
+    out = smk(wd, "-n", "--cores", "8", *targets)
     blocks = (out.stdout + out.stderr).split("\nrule ")[1:]              # one per planned job
     shown = {b.split(":")[0]: b.split("resources: ")[1].split("\n")[0] for b in blocks if "resources: " in b}
     assert "cpus_per_task=6" in shown["signx_video2pose"] and "gpu=1" in shown["signx_video2pose"]
     assert "cpus_per_task=2" in shown["autoencoder"] and "cpus_per_task=2" in shown["signx_pose2gloss"]
+    assert "cpus_per_task=3" in shown["signx_efficiency"]
+    threads = {b.split(":")[0]: b.split("threads: ")[1].split("\n")[0] for b in blocks if "threads: " in b}
+    assert threads["signx_efficiency"] == "3" and "signx_video2pose" not in threads  # not shown: 1
 
 
 def test_job_count_does_not_grow_with_videos(tmp_path):

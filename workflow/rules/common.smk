@@ -725,6 +725,19 @@ def recognizer_params():
     return tracked_section(rec, "signx", "recognizer")
 
 
+def efficiency_threads():
+    """The cores the efficiency measurement runs on (`signx.efficiency.threads`; null: 1). Its job claims
+    them, as `threads` locally and `cpus_per_task` on SLURM: a job sharing those cores would be timed too
+    (beside another job on 2 cores the demo measured a third of its quiet rates)."""
+    return config["signx"]["efficiency"]["threads"] or 1
+
+
+def efficiency_resources():
+    res = rule_resources("signx_efficiency")
+    res["cpus_per_task"] = max(res.get("cpus_per_task", 1), efficiency_threads())
+    return res
+
+
 def get_signx_latent_shards(wildcards):
     return [f"results/{wildcards.ds}/signx/latents/shard{k}.h5" for k in shard_ids(wildcards.ds)]
 

@@ -189,8 +189,9 @@ rule signx_efficiency:
     params:
         efficiency=signx_section("efficiency"),
         targets=config["signx"]["recognizer"]["targets"],
+    threads: efficiency_threads()
     resources:
-        **rule_resources("signx_efficiency"),
+        **efficiency_resources(),
     conda:
         "../envs/pipelib.yaml"
     script:

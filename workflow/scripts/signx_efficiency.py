@@ -12,4 +12,5 @@ with runlog.job(snakemake.log[0]):
         video2pose_ckpt=snakemake.input.video2pose,
         out_csv=snakemake.output[0],
         section=snakemake.params.efficiency,
+        job_threads=snakemake.threads,
     )

@@ -37,7 +37,8 @@ Config section ``signx.efficiency``::
     warmup: 1              # untimed passes over all the videos, per path
     repeats: 5             # timed passes over all videos, per path (>= 5 for a median worth reading)
     device: cpu            # cpu | cuda | auto
-    threads: null          # torch.set_num_threads for the measurement (null: leave as is)
+    threads: null          # torch threads for the measurement (null: the job's); the workflow's job claims
+                           # them, so that no other job shares the cores being measured
     target: gloss          # which recogniser of `checkpoints` is timed
     head: decoder          # decoder | ctc
 """
@@ -76,6 +77,18 @@ COLUMNS = ["path", "pipeline", "videos", "frames", "repeats", "seconds", "fps", 
            "frontend_seconds", "tokens", "speedup", "WER", "decoding", "device", "threads", "torch"]
 PIPELINES = {"latents": "latents -> recogniser",
              "pixels": "frames -> Video2Pose -> Pose2Gloss encoder -> pruning -> recogniser"}
+
+
+def measurement_threads(configured: int | None, job_threads: int | None) -> int | None:
+    """Torch threads to measure with: ``signx.efficiency.threads``, else the job's, at most the job's
+    (logged when that cuts the configured number); None: leave torch's setting."""
+    if job_threads is None:
+        return configured
+    if configured is not None and configured > job_threads:
+        log.warning("%s.threads is %d but the job holds %d core(s) (snakemake --cores): timing on %d "
+                    "thread(s)", SECTION, configured, job_threads, job_threads)
+        return job_threads
+    return configured if configured is not None else job_threads
 
 
 def _options(section: Mapping[str, Any]) -> dict[str, Any]:
@@ -148,15 +161,20 @@ def time_paths(paths: Mapping[str, tuple[PathRun, Sequence[Any]]], warmup: int, 
 def efficiency_table(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
                      pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
                      pose2gloss_ckpt: str | os.PathLike[str], video2pose_ckpt: str | os.PathLike[str],
-                     section: Mapping[str, Any]) -> pd.DataFrame:
-    """Measure both paths on the same videos; rows ``latents`` and ``pixels`` (``COLUMNS``)."""
+                     section: Mapping[str, Any], job_threads: int | None = None) -> pd.DataFrame:
+    """Measure both paths on the same videos; rows ``latents`` and ``pixels`` (``COLUMNS``).
+
+    ``job_threads``: the CPU cores the running job holds (Snakemake's ``threads``); the measurement uses
+    no more torch threads than that, since threads beyond the job's cores would share them with other
+    jobs and time those jobs too."""
     opts = _options(section)
     if opts["target"] not in checkpoints:
         raise ValueError(f"{SECTION}.target is {opts['target']!r} but only recognisers for "
                          f"{sorted(checkpoints)} were given")
     device = resolve_device(opts["device"], f"{SECTION}.device")
-    if opts["threads"] is not None:
-        torch.set_num_threads(int(opts["threads"]))
+    threads = measurement_threads(opts["threads"], job_threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     mask = PruningMask.load(pruning_json)
     rec = load_recognizer(checkpoints[opts["target"]], map_location=device)
     rec.model.to(device).eval()
@@ -223,10 +241,11 @@ def _device_name(device: torch.device) -> str:
 def write_efficiency(manifest: str | os.PathLike[str], latent_shards: Sequence[str | os.PathLike[str]],
                      pruning_json: str | os.PathLike[str], checkpoints: Mapping[str, str | os.PathLike[str]],
                      pose2gloss_ckpt: str | os.PathLike[str], video2pose_ckpt: str | os.PathLike[str],
-                     out_csv: str | os.PathLike[str], section: Mapping[str, Any]) -> pd.DataFrame:
+                     out_csv: str | os.PathLike[str], section: Mapping[str, Any],
+                     job_threads: int | None = None) -> pd.DataFrame:
     """Measure (``efficiency_table``); write ``out_csv`` + its ``.prov.json`` (marked non-deterministic)."""
     table = efficiency_table(manifest, latent_shards, pruning_json, checkpoints, pose2gloss_ckpt,
-                             video2pose_ckpt, section)
+                             video2pose_ckpt, section, job_threads)
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
     inputs = [str(manifest), str(pruning_json), str(pose2gloss_ckpt), str(video2pose_ckpt),
