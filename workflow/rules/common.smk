@@ -728,11 +728,12 @@ def recognizer_params():
 def efficiency_threads():
     """The cores the efficiency measurement runs on (`signx.efficiency.threads`; null: 1). Its job claims
     them, as `threads` locally and `cpus_per_task` on SLURM: a job sharing those cores would be timed too
-    (beside another job on 2 cores the demo measured a third of its quiet rates)."""
+    (beside another job on 2 cores the demo measured under a quarter of its rates on cores of its own)."""
     return config["signx"]["efficiency"]["threads"] or 1
 
 
 def efficiency_resources():
+    """`resources.signx_efficiency`, with `cpus_per_task` at least :func:`efficiency_threads`."""
     res = rule_resources("signx_efficiency")
     res["cpus_per_task"] = max(res.get("cpus_per_task", 1), efficiency_threads())
     return res
