@@ -93,12 +93,12 @@ def test_stem_runs_channels_last_with_the_same_result(stem):
 
 
 def test_conv_norm_stem_keeps_frames_apart_at_initialisation():
-    # The demo's stem: 128 px to a 4x4 grid in five stride-2 convolutions. What tells frames apart is the
+    # The demo's stem: 96 px to a 3x3 grid in five stride-2 convolutions. What tells frames apart is the
     # spread over frames of each output entry; the plain stack all but erases it at initialisation.
-    images = torch.rand(16, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    images = torch.rand(16, 3, 96, 96, generator=torch.Generator().manual_seed(0))
     spread = {}
     for stem in ("conv", "conv_norm"):
-        m = Video2Pose(Video2PoseConfig.from_dict({**TINY, "image_size": 128, "patch_size": 32,
+        m = Video2Pose(Video2PoseConfig.from_dict({**TINY, "image_size": 96, "patch_size": 32,
                                                    "spatial_dim": 64, "stem": stem}), seed=7)
         norms = [c for c in m.spatial.patch_embed if isinstance(c, torch.nn.BatchNorm2d)]
         assert len(norms) == (5 if stem == "conv_norm" else 0)
