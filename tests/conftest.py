@@ -5,7 +5,7 @@ from pathlib import Path
 import background
 import pytest
 from test_workflow import _workdir, edit_config, smk
-from workflow_helpers import CI_TARGETS, short_training
+from workflow_helpers import CI_TARGETS, ci_build_settings
 
 
 def pytest_collection_modifyitems(items):
@@ -24,10 +24,10 @@ def background_builds(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def ci_build(tmp_path_factory) -> Path:
-    """The CI dataset built once, with :func:`short_training`, to :data:`CI_TARGETS`. Read it, or
+    """The CI dataset built once, with :func:`ci_build_settings`, to :data:`CI_TARGETS`. Read it, or
     take a private copy with :func:`copy_build` before running Snakemake in it."""
     wd = _workdir(tmp_path_factory.mktemp("ci_build"))
-    edit_config(wd, short_training)
+    edit_config(wd, ci_build_settings)
     smk(wd, "--cores", "2", *CI_TARGETS)
     return wd
 
