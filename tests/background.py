@@ -1,7 +1,7 @@
 """End-to-end builds that tests read, started in the background when the session starts.
 
 pytest runs one test at a time, mostly on one core, while the longest fixtures are whole-workflow builds:
-the README's demo (CPU-bound, 10-18 min on 2 cores) and the build through SLURM (which mostly waits on the
+the README's demo (CPU-bound, 8-18 min on 2 cores) and the build through SLURM (which mostly waits on the
 scheduler). A test module registers such a build with :func:`register`; ``tests/conftest.py`` starts every
 registered build whose fixture a selected test uses, each in a thread, and its commands at a lower CPU
 priority (:data:`NICE`), so that they fill the cores the tests leave idle, and runs the tests that read a
