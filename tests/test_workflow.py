@@ -278,14 +278,14 @@ def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_r
 
     close = pd.read_csv(res / "signx/closeness.csv")
     assert close["videos"].item() == (manifest.split == "test").sum()
-    # Issue 13's targets are latent cos >= 0.9 and slot cos >= 0.5. With the BatchNorm stem (conv_norm) at
-    # 96 px the demo gives 0.936 and 0.55-0.85, and signx.spread seeds 1, 2, 3 give latent cos 0.944, 0.947,
-    # 0.947: every seed meets the latent target (on an AVX-512 CPU: 0.932 and 0.54-0.89; seeds 0.942-0.943). At 128 px (before bb70b06) the demo gave 0.943 and 0.53-0.87,
-    # seeds 1-3 0.940, 0.946, 0.948. With the 128 px stem read contiguous (9444cd9's parent), the
-    # demo gave 0.928 and 0.52-0.90 and the SMPL-X slot (the lowest) 0.54-0.55 over seeds 1-3. The slot bound
-    # leaves room below 0.5 for the spread of Video2Pose's training, which float drift on another CPU can
-    # reach as well as a seed does. The plain conv stem gave 0.912 and 0.46 (seeds: 0.855-0.897,
-    # 0.405-0.43); d354dc6 gave 0.53 and -0.05..0.003.
+    # Issue 13's targets are latent cos >= 0.9 and slot cos >= 0.5. With the BatchNorm stem (conv_norm) at 96
+    # px the demo gives 0.936 and 0.55-0.85, and signx.spread seeds 1, 2, 3 give latent cos 0.944, 0.947,
+    # 0.947: every seed meets the latent target (on an AVX-512 CPU: 0.932 and 0.54-0.89; seeds 0.942-0.943).
+    # At 128 px (before bb70b06) the demo gave 0.943 and 0.53-0.87, seeds 1-3 0.940, 0.946, 0.948. With the
+    # 128 px stem read contiguous (9444cd9's parent), the demo gave 0.928 and 0.52-0.90 and the SMPL-X slot
+    # (the lowest) 0.54-0.55 over seeds 1-3. The slot bound leaves room below 0.5 for the spread of
+    # Video2Pose's training, which float drift on another CPU can reach as well as a seed does. The plain conv
+    # stem gave 0.912 and 0.46 (seeds: 0.855-0.897, 0.405-0.43); d354dc6 gave 0.53 and -0.05..0.003.
     assert close["latent_cos"].item() >= 0.9, close.T
     slot_cos = close[[f"cos_{s}" for s in ("dwpose", "mediapipe", "smplerx", "primedepth", "sapiens")]]
     assert (slot_cos >= 0.48).all(axis=None), slot_cos.T
@@ -303,8 +303,8 @@ def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_r
 # the errors the pixel path adds are handshape minimal pairs (docs/sizing.md, "Where the pixel path loses").
 @pytest.mark.xfail(strict=False, raises=AssertionError,
                    reason="issue 13 point 3, not met by the demo's seed: 32 test videos, decoder WER from "
-                   "pixels vs from estimator latents over seeds 7, 1, 2, 3 is 1.37x-1.68x (mean 1.53x) on one "
-                   "CPU, 1.25x-1.75x (mean 1.49x) on another; seed 7 gives 1.68x and 1.75x")
+                   "pixels vs from estimator latents over seeds 7, 1, 2, 3 is 1.37x-1.68x (mean 1.53x) on "
+                   "one CPU, 1.25x-1.75x (mean 1.49x) on another; seed 7 gives 1.68x and 1.75x")
 def test_demo_signx_video_latents_recognise_nearly_as_well_as_estimator_latents(demo_run):
     rec = pd.read_csv(demo_run / "results/demo/recognition.csv")
     test = rec[(rec.split == "test") & (rec.target == "gloss") & rec.decoding.str.startswith("beam")]
