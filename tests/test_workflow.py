@@ -278,8 +278,8 @@ def test_demo_signx_recognises_far_better_than_the_most_frequent_sequence(demo_r
 
     close = pd.read_csv(res / "signx/closeness.csv")
     assert close["videos"].item() == (manifest.split == "test").sum()
-    # Issue 13's targets are latent cos >= 0.9 and slot cos >= 0.5. With the BatchNorm stem (conv_norm) at 96
-    # px the demo gives 0.936 and 0.55-0.85, and signx.spread seeds 1, 2, 3 give latent cos 0.944, 0.947,
+    # Issue 13's targets are latent cos >= 0.9 and slot cos >= 0.5. With the BatchNorm stem (conv_norm) at
+    # 96 px the demo gives 0.936 and 0.55-0.85, and signx.spread seeds 1, 2, 3 give latent cos 0.944, 0.947,
     # 0.947: every seed meets the latent target (on an AVX-512 CPU: 0.932 and 0.54-0.89; seeds 0.942-0.943).
     # At 128 px (before bb70b06) the demo gave 0.943 and 0.53-0.87, seeds 1-3 0.940, 0.946, 0.948. With the
     # 128 px stem read contiguous (9444cd9's parent), the demo gave 0.928 and 0.52-0.90 and the SMPL-X slot
