@@ -51,7 +51,7 @@ def test_config_rejects_unknown_and_impossible_values() -> None:
     with pytest.raises(ValueError, match="n_test"):
         SynthConfig.from_dict({"n_test": 2, "n_signers": 3})
     cfg = SynthConfig.from_dict({"speed_range": [0.9, 1.1], "seed": 5})
-    assert cfg.speed_range == (0.9, 1.1) and cfg.seed == 5 and cfg.n_train == 128
+    assert cfg.speed_range == (0.9, 1.1) and cfg.seed == 5 and cfg.n_train == 192
 
 
 def test_layout_csv_frames_and_keypoints(corpora) -> None:

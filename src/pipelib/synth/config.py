@@ -16,7 +16,7 @@ CONFIG_KEY = "synthetic"
 class SynthConfig:
     """Sizes, timing and randomness of the synthetic weather-forecast corpus.
 
-    The defaults make the demo corpus: 176 sentences of 3-4 signs, about 8,600 frames (about 49 per
+    The defaults make the demo corpus: 240 sentences of 3-4 signs, about 11,500 frames (about 48 per
     sentence), so that MediaPipe extraction stays within a few minutes on two cores.
 
     Durations are in frames at ``fps`` before speed scaling; a sign's frames are divided by its
@@ -25,7 +25,7 @@ class SynthConfig:
     """
 
     seed: int = 2014
-    n_train: int = 128  # sentences per split
+    n_train: int = 192  # sentences per split
     n_dev: int = 16
     n_test: int = 32
     n_signers: int = 3
