@@ -54,8 +54,9 @@ def train_autoencoder(skeleton_h5: str | os.PathLike[str], section: Mapping[str,
 
     def batches(epoch: int):
         for idx in batch_indices(len(train_x), batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch):
-            rows = torch.as_tensor(idx)           # index_select: 4x faster than indexing with a list
-            yield train_x.index_select(0, rows)[None], train_m.index_select(0, rows)[None]  # (1, B, 178, 3)
+            rows = torch.as_tensor(idx)  # index_select with a tensor: 4x faster than indexing with a list
+            yield (train_x.index_select(0, rows)[None],                       # (1, B, 178, 3)
+                   train_m.index_select(0, rows)[None])                       # (1, B, 178)
 
     torch.manual_seed(train_cfg.seed)
     model = PoseAutoencoder(model_cfg)
